@@ -1,0 +1,500 @@
+"""`Tensor`: a numpy array that remembers the op that made it, and the reverse-mode graph walk.
+
+A Tensor made by an op holds that op's `Context` as its node (`grad_fn`); the node holds the
+op's inputs. `backward()` walks those nodes from the root in reverse topological order, with an
+explicit stack (no recursion, so a graph of a million ops is fine), calls each op's backward
+and sums the results into the leaves' `.grad`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import graphviz
+
+    from .function import Context
+
+__all__ = ["Tensor", "topological_order"]
+
+
+class Tensor:
+    """An n-dimensional array with an optional gradient.
+
+    Tensor(data, requires_grad=False, name=None, dtype=None)
+
+    data           anything `np.array` accepts (it is copied); float32 and float64 stay as given
+    requires_grad  record ops on it and give it a `.grad`; only floating-point data may ask for
+                   this (integer or bool data raises TypeError rather than being promoted,
+                   so an int array never silently turns into a parameter)
+    name           shown in `repr`, error messages and drawn graphs
+
+    `.data` is the numpy array; `.grad` is None until a backward pass reaches the tensor, then
+    an array of `.data`'s shape and dtype, summed over calls as in PyTorch (`zero_grad()`
+    resets it). Change `.data` in place only through `add_`, `sub_`, `mul_`, `copy_` (or an
+    optimizer): they bump `.version`, so a graph that saved the old values refuses to backward
+    instead of returning a wrong gradient.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_version", "_retains_grad")
+
+    # Make numpy defer to Tensor's reflected operators: ndarray + Tensor -> Tensor.__radd__.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        try:
+            array = np.array(data, dtype=dtype)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__}: {error}"
+            ) from error
+        if array.dtype.kind not in "fiub":
+            raise TypeError(
+                f"Tensor: data must be numbers (float, int or bool), got dtype {array.dtype} "
+                f"from {type(data).__name__}"
+            )
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating-point data can require grad, got dtype {array.dtype}"
+                f"{_named(name)}. Pass float data, e.g. np.asarray(x, dtype=np.float64)."
+            )
+        self.data: np.ndarray = array
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._node: Context | None = None
+        self.name = name
+        self._version = 0
+        self._retains_grad = False
+
+    @staticmethod
+    def _from_op(data: np.ndarray, node: Context | None) -> Tensor:
+        """The output of an op: no copy, no checks (the hot path)."""
+        t = _new_tensor(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = node is not None
+        t._node = node
+        t.name = None
+        t._version = 0
+        t._retains_grad = False
+        return t
+
+    # ---------------------------------------------------------------- array-like properties
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (all axes reversed)."""
+        return self.transpose()
+
+    @property
+    def grad_fn(self) -> Context | None:
+        """The node of the op that made this tensor (None for leaves and untracked results)."""
+        return self._node
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def version(self) -> int:
+        """0 until `.data` is changed in place through the library; it grows with every change."""
+        return self._version
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (not a copy)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor converts to a Python number; "
+                f"this one{_named(self.name)} has shape {self.shape}"
+            )
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data, outside any graph."""
+        return Tensor._from_op(self.data, None)
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        self._retains_grad = True
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=50)
+        parts = [body]
+        if self.data.dtype != np.float64:
+            parts.append(f"dtype={self.data.dtype}")
+        if self.name is not None:
+            parts.append(f"name={self.name!r}")
+        if self._node is not None:
+            parts.append(f"op={self._node.name}")
+        elif self.requires_grad:
+            parts.append("requires_grad=True")
+        if self.grad is not None:
+            parts.append("grad=" + np.array2string(self.grad, separator=", ", threshold=50))
+        return "Tensor(" + ", ".join(parts) + ")"
+
+    # ---------------------------------------------------------------- operators (ops.py)
+
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.Add.apply(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.Add.apply(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.Sub.apply(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.Sub.apply(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.Mul.apply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.Mul.apply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.Div.apply(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.MatMul.apply(other, self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def __neg__(self) -> Tensor:
+        return _ops.Neg.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.GetItem.apply(self, index=_ops.plain_index(index))
+
+    def exp(self) -> Tensor:
+        return _ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return _ops.Log.apply(self)
+
+    def abs(self) -> Tensor:
+        return _ops.Abs.apply(self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.Transpose.apply(self, axes=axes or None)
+
+    # ---------------------------------------------------------------- in-place changes
+
+    def add_(self, other: Any) -> Tensor:
+        """self.data += other, in place; bumps `.version`. Not recorded in any graph."""
+        return self._in_place("add_", np.add, other)
+
+    def sub_(self, other: Any) -> Tensor:
+        """self.data -= other, in place; bumps `.version`. Not recorded in any graph."""
+        return self._in_place("sub_", np.subtract, other)
+
+    def mul_(self, other: Any) -> Tensor:
+        """self.data *= other, in place; bumps `.version`. Not recorded in any graph."""
+        return self._in_place("mul_", np.multiply, other)
+
+    def copy_(self, other: Any) -> Tensor:
+        """self.data[...] = other, in place; bumps `.version`. Not recorded in any graph."""
+        return self._in_place("copy_", lambda a, b, out: np.copyto(out, b), other)
+
+    def _in_place(self, op: str, ufunc: Any, other: Any) -> Tensor:
+        value = other.data if isinstance(other, Tensor) else np.asarray(other)
+        try:
+            fits = np.broadcast_shapes(self.data.shape, value.shape) == self.data.shape
+        except ValueError:
+            fits = False
+        if not fits:  # checked first, so a bad shape fails before a single element is written
+            raise ValueError(
+                f"{op}: a value of shape {value.shape} does not fit in place into the "
+                f"tensor{_named(self.name)} of shape {self.shape}"
+            )
+        try:
+            ufunc(self.data, value, out=self.data)
+        except TypeError as error:
+            raise TypeError(
+                f"{op}: cannot write {value.dtype} values into the {self.data.dtype} "
+                f"tensor{_named(self.name)}: {error}"
+            ) from error
+        mutation_clock[0] += 1
+        self._version = mutation_clock[0]
+        return self
+
+    # ---------------------------------------------------------------- reverse mode
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Add d(self)/d(leaf) · grad into every leaf's `.grad` that requires grad.
+
+        grad          the upstream gradient, of self's shape; implied as 1 for a one-element
+                      tensor, required otherwise
+        retain_graph  keep saved arrays so the same graph can be walked again; by default they
+                      are freed, so memory does not grow with the graphs a loop leaves behind
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward: this tensor{_named(self.name)} does not require grad, so there is "
+                "no graph to walk. Create its inputs with requires_grad=True, and compute it "
+                "outside no_grad()."
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be implied only for a one-element output; this "
+                    f"one{_named(self.name)} has shape {self.shape}. Pass grad=, an array of "
+                    "that shape (e.g. np.ones(shape) to differentiate its sum)."
+                )
+            grad = np.ones(self.data.shape, dtype=self.data.dtype)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward: grad has shape {grad.shape} but the tensor{_named(self.name)} "
+                    f"has shape {self.shape}"
+                )
+        _run_backward(self, grad, retain_graph)
+
+    def draw(self, **options: Any) -> graphviz.Digraph:
+        """Shortcut for `tinygrad_edu.draw_graph(self, **options)`."""
+        from .viz import draw_graph
+
+        return draw_graph(self, **options)
+
+
+_new_tensor = object.__new__
+
+
+def _named(name: str | None) -> str:
+    return f" {name!r}" if name else ""
+
+
+def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
+    for x, needs in zip(node.inputs, node.needs_input_grad):
+        if needs or (not only_requiring_grad and isinstance(x, Tensor)):
+            yield x
+
+
+def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[Tensor]:
+    """Every tensor `root` depends on (itself included), inputs before the ops that use them.
+
+    Iterative depth-first search: the depth of the graph is not limited by Python's stack.
+    With `only_requiring_grad`, the walk does not enter inputs that require no grad.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is not None:
+            for x in _tensor_inputs(node, only_requiring_grad):
+                if id(x) not in visited:
+                    stack.append((x, False))
+    return order
+
+
+def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+    """Reverse mode, as PyTorch's engine does it: count how many ops consume each intermediate
+    tensor, then run an op's backward once all of its consumers have sent their gradient."""
+    if root._node is None:
+        _accumulate_into_leaf(root, grad)
+        return
+    pending = _count_consumers(root)
+    grads: dict[int, Any] = {id(root): grad}
+    ready = [root]
+    anomaly = _modes.anomaly
+    while ready:
+        tensor = ready.pop()
+        node = tensor._node
+        g = grads.pop(id(tensor), None)
+        if g is None:  # every path into this tensor returned None: it gets no gradient
+            input_grads: tuple[Any, ...] = (None,) * len(node.inputs)
+        else:
+            if tensor._retains_grad:
+                tensor.grad = np.array(g, dtype=tensor.data.dtype)
+            if mutation_clock[0] != node.created_at:
+                _check_unchanged(tensor, node)
+            input_grads = _checked_input_grads(node, node.fn.backward(node, g), anomaly)
+            if not retain_graph:
+                node.free()
+        for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
+            if not needs:
+                continue
+            if x._node is None:
+                if gx is not None:
+                    if x.grad is None:
+                        x.grad = np.array(gx, dtype=x.data.dtype)  # a copy we own
+                    else:
+                        x.grad += gx
+                continue
+            key = id(x)
+            if gx is not None:
+                previous = grads.get(key)
+                # Out of place: one op may hand the same array to several inputs.
+                grads[key] = gx if previous is None else previous + gx
+            pending[key] -= 1
+            if pending[key] == 0:
+                ready.append(x)
+
+
+def _count_consumers(root: Tensor) -> dict[int, int]:
+    """For each intermediate tensor below root that requires grad: how many op inputs it is."""
+    pending: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()._node
+        for x, needs in zip(node.inputs, node.needs_input_grad):
+            if needs and x._node is not None:
+                key = id(x)
+                if key in pending:
+                    pending[key] += 1
+                else:
+                    pending[key] = 1
+                    stack.append(x)
+    return pending
+
+
+def _accumulate_into_leaf(leaf: Tensor, g: np.ndarray) -> None:
+    if leaf.grad is None:
+        leaf.grad = np.array(g, dtype=leaf.data.dtype)  # a copy we own, in the leaf's dtype
+    else:
+        leaf.grad += g
+
+
+def _checked_input_grads(node: Context, returned: Any, anomaly: bool) -> tuple[Any, ...]:
+    """The gradients a backward returned, checked: one per input, each of its input's shape."""
+    inputs = node.inputs
+    if type(returned) is not tuple:
+        if isinstance(returned, list):
+            returned = tuple(returned)
+        elif len(inputs) == 1:
+            returned = (returned,)
+        else:
+            raise TypeError(
+                f"backward of {node.name} returned {type(returned).__name__}; it must return a "
+                f"tuple of {len(inputs)} gradients (None for an input that needs none)"
+            )
+    if len(returned) != len(inputs):
+        raise TypeError(
+            f"backward of {node.name} returned {len(returned)} gradient(s) for "
+            f"{len(inputs)} input(s); return one per input of forward (None where none is needed)"
+        )
+    checked = list(returned)
+    for i, (x, needs, gx) in enumerate(zip(inputs, node.needs_input_grad, returned)):
+        if not needs or gx is None:
+            continue
+        if type(gx) is not np.ndarray:
+            gx = checked[i] = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+        if gx.shape != x.data.shape:
+            raise ValueError(
+                f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
+                f"{_named(x.name)}, whose shape is {x.data.shape}"
+                + (" (sum the broadcast axes back with ops.unbroadcast)"
+                   if gx.ndim >= x.data.ndim else "")
+            )
+        if anomaly:
+            _check_backward_anomaly(node, i, gx)
+    return tuple(checked)
+
+
+def _check_unchanged(tensor: Tensor, node: Context) -> None:
+    """Raise if an array this op saved belongs to a tensor changed in place since the op ran."""
+    saved = node._saved
+    if saved is _FREED:
+        return  # backward will say the graph was freed
+    for array in saved:
+        if array is tensor.data and tensor._version > node.created_at:
+            _raise_modified(node, tensor)
+        for x in node.inputs:
+            if isinstance(x, Tensor) and x.data is array and x._version > node.created_at:
+                _raise_modified(node, x)
+
+
+def _raise_modified(node: Context, x: Tensor) -> None:
+    raise RuntimeError(
+        f"backward of {node.name}: a tensor{_named(x.name)} of shape {x.shape} that it saved "
+        "for backward was changed in place after the op ran, so its gradient would be wrong. "
+        "Change data only after backward, or recompute the forward pass after the change."
+    )
+
+
+def _check_backward_anomaly(node: Context, i: int, gx: np.ndarray) -> None:
+    if gx.dtype.kind in "fc" and not np.all(np.isfinite(gx)):
+        bad = "NaN" if np.isnan(gx).any() else "inf"
+        raise FloatingPointError(
+            f"detect_anomaly: backward of {node.name} produced {bad} in the gradient of input "
+            f"{i} (shape {gx.shape}). The op was created at:\n{node.creation_site()}"
+        )
+
+
+from . import ops as _ops  # noqa: E402  (ops defines Functions, which build Tensors)
+from .function import _FREED, _modes, mutation_clock  # noqa: E402
