@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import traceback
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
@@ -103,10 +104,32 @@ def is_anomaly_enabled() -> bool:
     return _modes.anomaly
 
 
-# One clock for all in-place changes: each change stamps its tensor's version with the next
-# tick, and each op notes the tick it ran at. Backward compares the two only when the clock has
-# moved since the op ran, so the common case (no change at all) costs one comparison.
+# One clock for all in-place changes. Each change stamps the changed *array* with the next tick
+# (so every Tensor sharing that array, e.g. after detach(), sees it), and each op notes the tick
+# it ran at. Backward looks at the stamps only when the clock has moved since the op ran, so the
+# common case (no change at all) costs one comparison.
 mutation_clock = [0]
+_array_stamps: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def bump_version(array: np.ndarray) -> int:
+    """Record that `array` was just changed in place; returns its new version."""
+    mutation_clock[0] += 1
+    key = id(array)
+    entry = _array_stamps.get(key)
+    if entry is not None and entry[0]() is array:
+        ref = entry[0]
+    else:  # forget the stamp when the array dies, so a later array with the same id starts at 0
+        ref = weakref.ref(array, lambda _, key=key: _array_stamps.pop(key, None))
+    _array_stamps[key] = (ref, mutation_clock[0])
+    return mutation_clock[0]
+
+
+def array_version(array: Any) -> int:
+    """The tick of the last in-place change of `array` through the library (0: never)."""
+    entry = _array_stamps.get(id(array))
+    return entry[1] if entry is not None and entry[0]() is array else 0
+
 
 _FREED = object()  # marks saved arrays released by a backward pass without retain_graph
 

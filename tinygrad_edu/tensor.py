@@ -38,7 +38,7 @@ class Tensor:
     instead of returning a wrong gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_version", "_retains_grad")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_retains_grad")
 
     # Make numpy defer to Tensor's reflected operators: ndarray + Tensor -> Tensor.__radd__.
     __array_ufunc__ = None
@@ -73,7 +73,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._node: Context | None = None
         self.name = name
-        self._version = 0
         self._retains_grad = False
 
     @staticmethod
@@ -85,7 +84,6 @@ class Tensor:
         t.requires_grad = node is not None
         t._node = node
         t.name = None
-        t._version = 0
         t._retains_grad = False
         return t
 
@@ -123,8 +121,10 @@ class Tensor:
 
     @property
     def version(self) -> int:
-        """0 until `.data` is changed in place through the library; it grows with every change."""
-        return self._version
+        """0 until `.data` is changed in place through the library; it grows with every change.
+
+        It belongs to the array, so tensors sharing one (`detach()`) share the version."""
+        return array_version(self.data)
 
     def numpy(self) -> np.ndarray:
         """The data array itself (not a copy)."""
@@ -279,8 +279,7 @@ class Tensor:
                 f"{op}: cannot write {value.dtype} values into the {self.data.dtype} "
                 f"tensor{_named(self.name)}: {error}"
             ) from error
-        mutation_clock[0] += 1
-        self._version = mutation_clock[0]
+        bump_version(self.data)
         return self
 
     # ---------------------------------------------------------------- reverse mode
@@ -363,47 +362,52 @@ def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[T
 
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Reverse mode, as PyTorch's engine does it: count how many ops consume each intermediate
-    tensor, then run an op's backward once all of its consumers have sent their gradient."""
+    """Reverse mode, as PyTorch's engine does it: count how many op inputs each intermediate
+    tensor is, then run an op's backward once all of its consumers have sent their gradient."""
     if root._node is None:
         _accumulate_into_leaf(root, grad)
         return
     pending = _count_consumers(root)
-    grads: dict[int, Any] = {id(root): grad}
-    ready = [root]
+    partial: dict[int, Any] = {}  # gradients still being summed, by id of their tensor
+    ready: list[tuple[Tensor, Any]] = [(root, grad)]
     anomaly = _modes.anomaly
     while ready:
-        tensor = ready.pop()
+        tensor, g = ready.pop()
         node = tensor._node
-        g = grads.pop(id(tensor), None)
         if g is None:  # every path into this tensor returned None: it gets no gradient
-            input_grads: tuple[Any, ...] = (None,) * len(node.inputs)
+            input_grads: Any = (None,) * len(node.inputs)
         else:
             if tensor._retains_grad:
                 tensor.grad = np.array(g, dtype=tensor.data.dtype)
             if mutation_clock[0] != node.created_at:
                 _check_unchanged(tensor, node)
-            input_grads = _checked_input_grads(node, node.fn.backward(node, g), anomaly)
+            input_grads = node.fn.backward(node, g)
+            if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
+                input_grads = _as_gradient_tuple(node, input_grads)
             if not retain_graph:
-                node.free()
-        for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
+                node._saved = _FREED
+        for i, x, needs, gx in zip(range(len(input_grads)), node.inputs, node.needs_input_grad, input_grads):
             if not needs:
                 continue
+            if gx is not None:
+                if type(gx) is not np.ndarray or gx.shape != x.data.shape:
+                    gx = _checked_gradient(node, i, x, gx)
+                if anomaly:
+                    _check_backward_anomaly(node, i, gx)
             if x._node is None:
                 if gx is not None:
-                    if x.grad is None:
-                        x.grad = np.array(gx, dtype=x.data.dtype)  # a copy we own
-                    else:
-                        x.grad += gx
+                    _accumulate_into_leaf(x, gx)
                 continue
             key = id(x)
             if gx is not None:
-                previous = grads.get(key)
+                previous = partial.get(key)
                 # Out of place: one op may hand the same array to several inputs.
-                grads[key] = gx if previous is None else previous + gx
-            pending[key] -= 1
-            if pending[key] == 0:
-                ready.append(x)
+                partial[key] = gx if previous is None else previous + gx
+            left = pending[key] - 1
+            if left:
+                pending[key] = left
+            else:
+                ready.append((x, partial.pop(key, None)))
 
 
 def _count_consumers(root: Tensor) -> dict[int, int]:
@@ -430,60 +434,55 @@ def _accumulate_into_leaf(leaf: Tensor, g: np.ndarray) -> None:
         leaf.grad += g
 
 
-def _checked_input_grads(node: Context, returned: Any, anomaly: bool) -> tuple[Any, ...]:
-    """The gradients a backward returned, checked: one per input, each of its input's shape."""
-    inputs = node.inputs
-    if type(returned) is not tuple:
-        if isinstance(returned, list):
-            returned = tuple(returned)
-        elif len(inputs) == 1:
-            returned = (returned,)
-        else:
-            raise TypeError(
-                f"backward of {node.name} returned {type(returned).__name__}; it must return a "
-                f"tuple of {len(inputs)} gradients (None for an input that needs none)"
-            )
-    if len(returned) != len(inputs):
+def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
+    """What a backward returned, as one gradient per input, or a TypeError saying what is off."""
+    count = len(node.inputs)
+    if isinstance(returned, list):
+        returned = tuple(returned)
+    elif not isinstance(returned, tuple) and count == 1:
+        returned = (returned,)
+    if not isinstance(returned, tuple):
         raise TypeError(
-            f"backward of {node.name} returned {len(returned)} gradient(s) for "
-            f"{len(inputs)} input(s); return one per input of forward (None where none is needed)"
+            f"backward of {node.name} returned {type(returned).__name__}; it must return a "
+            f"tuple of {count} gradients (None for an input that needs none)"
         )
-    checked = list(returned)
-    for i, (x, needs, gx) in enumerate(zip(inputs, node.needs_input_grad, returned)):
-        if not needs or gx is None:
-            continue
-        if type(gx) is not np.ndarray:
-            gx = checked[i] = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
-        if gx.shape != x.data.shape:
-            raise ValueError(
-                f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
-                f"{_named(x.name)}, whose shape is {x.data.shape}"
-                + (" (sum the broadcast axes back with ops.unbroadcast)"
-                   if gx.ndim >= x.data.ndim else "")
-            )
-        if anomaly:
-            _check_backward_anomaly(node, i, gx)
-    return tuple(checked)
+    if len(returned) != count:
+        raise TypeError(
+            f"backward of {node.name} returned {len(returned)} gradient(s) for {count} "
+            "input(s); return one per input of forward (None where none is needed)"
+        )
+    return returned
+
+
+def _checked_gradient(node: Context, i: int, x: Tensor, gx: Any) -> np.ndarray:
+    """A gradient returned for input i as an array of the input's shape, or a ValueError."""
+    gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+    if gx.shape != x.data.shape:
+        hint = " (sum the broadcast axes back with ops.unbroadcast)" if gx.ndim >= x.ndim else ""
+        raise ValueError(
+            f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
+            f"{_named(x.name)}, whose shape is {x.data.shape}{hint}"
+        )
+    return gx
 
 
 def _check_unchanged(tensor: Tensor, node: Context) -> None:
-    """Raise if an array this op saved belongs to a tensor changed in place since the op ran."""
+    """Raise if an array this op saved was changed in place since the op ran."""
     saved = node._saved
     if saved is _FREED:
         return  # backward will say the graph was freed
     for array in saved:
-        if array is tensor.data and tensor._version > node.created_at:
-            _raise_modified(node, tensor)
-        for x in node.inputs:
-            if isinstance(x, Tensor) and x.data is array and x._version > node.created_at:
-                _raise_modified(node, x)
+        if type(array) is np.ndarray and array_version(array) > node.created_at:
+            owners = [x for x in (tensor, *node.inputs) if isinstance(x, Tensor) and x.data is array]
+            _raise_modified(node, owners[0] if owners else None, array)
 
 
-def _raise_modified(node: Context, x: Tensor) -> None:
+def _raise_modified(node: Context, owner: Tensor | None, array: np.ndarray) -> None:
+    what = f"a tensor{_named(owner.name)}" if owner is not None else "an array"
     raise RuntimeError(
-        f"backward of {node.name}: a tensor{_named(x.name)} of shape {x.shape} that it saved "
-        "for backward was changed in place after the op ran, so its gradient would be wrong. "
-        "Change data only after backward, or recompute the forward pass after the change."
+        f"backward of {node.name}: {what} of shape {array.shape} that it saved for backward "
+        "was changed in place after the op ran, so its gradient would be wrong. Change data "
+        "only after backward, or recompute the forward pass after the change."
     )
 
 
@@ -497,4 +496,4 @@ def _check_backward_anomaly(node: Context, i: int, gx: np.ndarray) -> None:
 
 
 from . import ops as _ops  # noqa: E402  (ops defines Functions, which build Tensors)
-from .function import _FREED, _modes, mutation_clock  # noqa: E402
+from .function import _FREED, _modes, array_version, bump_version, mutation_clock  # noqa: E402
