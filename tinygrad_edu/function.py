@@ -26,6 +26,7 @@ anomaly mode (`detect_anomaly`).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import traceback
 import weakref
@@ -275,8 +276,20 @@ def _as_output_array(cls: type[Function], out: Any) -> np.ndarray:
     return array
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_stack() -> list[traceback.FrameSummary]:
+    """The current stack without its innermost frames inside tinygrad_edu, however many there
+    are (Tensor.log -> apply, or a user's MyOp.apply directly), so it ends at the caller's line."""
+    stack = traceback.extract_stack()
+    while stack and os.path.abspath(stack[-1].filename).startswith(_PACKAGE_DIR):
+        stack.pop()
+    return stack
+
+
 def _check_forward_anomaly(ctx: Context, out: np.ndarray) -> None:
-    ctx.trace = traceback.extract_stack()[:-3]  # drop the engine's own frames
+    ctx.trace = _user_stack()
     if out.dtype.kind in "fc" and not np.all(np.isfinite(out)):
         bad = "NaN" if np.isnan(out).any() else "inf"
         raise FloatingPointError(

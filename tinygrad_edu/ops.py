@@ -212,10 +212,10 @@ class MatMul(Function):
         # Promote 1-D operands to matrices, as forward did, so one formula covers all cases.
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        if b.ndim == 1:  # first: for 1-D @ 1-D the 0-d grad becomes (1,), then (1, 1)
+            grad = np.expand_dims(grad, -1)
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
-            grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if need_a:
             grad_a = unbroadcast(grad @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
@@ -276,7 +276,7 @@ class Maximum(Function):
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        half_ties = 0.5 * np.equal(a, b)
+        half_ties = np.equal(a, b) * grad.dtype.type(0.5)  # a Python 0.5 would promote to float64
         return (
             unbroadcast(grad * (np.greater(a, b) + half_ties), _shape(a)) if need_a else None,
             unbroadcast(grad * (np.less(a, b) + half_ties), _shape(b)) if need_b else None,
@@ -353,7 +353,8 @@ class Max(Function):
         out = _expand_reduced(out, axis, keepdims, x.ndim)
         grad = _expand_reduced(grad, axis, keepdims, x.ndim)
         winners = x == out
-        return winners * (grad / winners.sum(axis=axis, keepdims=True))
+        ties = winners.sum(axis=axis, keepdims=True, dtype=grad.dtype)  # not int64: keep float32
+        return winners * (grad / ties)
 
 
 # ------------------------------------------------------------------------- shape

@@ -154,6 +154,14 @@ class Tensor:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
 
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor{_named(self.name)} of shape {self.shape} is "
+                "ambiguous; only a one-element tensor has one (use .item(), or .data.any()/.all())"
+            )
+        return bool(self.data)
+
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -378,7 +386,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             input_grads: Any = (None,) * len(node.inputs)
         else:
             if tensor._retains_grad:
-                tensor.grad = np.array(g, dtype=tensor.data.dtype)
+                _accumulate_into_leaf(tensor, g)  # summed over calls, as a leaf's (and torch's)
             if mutation_clock[0] != node.created_at:
                 _check_unchanged(tensor, node)
             input_grads = node.fn.backward(node, g)
