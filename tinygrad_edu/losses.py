@@ -13,6 +13,7 @@ the textbook closed form (checked against finite differences and PyTorch in the 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -39,9 +40,8 @@ def svm_loss(scores: Any, y: Any, margin: float = 1.0, reduction: str = "mean") 
     Unlike torch.nn.functional.multi_margin_loss, the per-example loss is not divided by C.
     Raises ValueError for non-2-D scores, bad labels or an unknown reduction.
     """
-    if isinstance(margin, bool) or not (
-        isinstance(margin, (int, float, np.integer, np.floating)) and math.isfinite(margin)
-    ):
+    real = isinstance(margin, numbers.Real) and not isinstance(margin, bool)
+    if not (real and math.isfinite(margin)):
         raise ValueError(f"svm_loss: margin must be a finite number, got {margin!r}")
     scores, labels = _checked_inputs("svm_loss", scores, y, reduction)
     return MulticlassHinge.apply(scores, labels=labels, margin=float(margin), reduction=reduction)
@@ -124,7 +124,8 @@ def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     """(N,) per-example losses -> the requested reduction, as an array of losses' dtype."""
     if reduction == "none":
         return losses
-    return np.asarray(losses.mean() if reduction == "mean" else losses.sum())
+    total = losses.sum()
+    return np.asarray(total / len(losses) if reduction == "mean" else total)
 
 
 def _per_example(grad: np.ndarray, reduction: str, n: int) -> np.ndarray:
@@ -165,8 +166,8 @@ def _checked_inputs(name: str, scores: Any, y: Any, reduction: str) -> tuple[Any
         raise ValueError(
             f"{name}: got {len(labels)} labels for {n} examples (scores shape {data.shape})"
         )
-    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
-    if bad.size:
+    if labels.min() < 0 or labels.max() >= num_classes:
+        bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
         i = bad[0]
         raise ValueError(
             f"{name}: labels must be class indices in [0, {num_classes}) for scores of shape "

@@ -65,7 +65,12 @@ class LinearClassifier:
                 )
             data = X.data
         else:
-            X = data = np.asarray(X, dtype=self.dtype)
+            try:
+                X = data = np.asarray(X, dtype=self.dtype)
+            except (TypeError, ValueError) as error:
+                raise TypeError(
+                    f"LinearClassifier: input must be numbers, got {type(X).__name__}: {error}"
+                ) from error
         if data.ndim not in (1, 2) or data.shape[-1] != self.in_features:
             raise ValueError(
                 f"LinearClassifier: expected input of shape (N, {self.in_features}) "

@@ -15,6 +15,7 @@ L2 likes to spread the weights out; L1 is indifferent here (and elsewhere favour
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,8 @@ def l1(W: Tensor) -> Tensor:
 def elastic_net(W: Tensor, beta: float) -> Tensor:
     """sum of beta·W² + |W| (L1 + L2), a scalar Tensor. W: Tensor of any shape; beta >= 0
     weighs the L2 part against the L1 part."""
-    if isinstance(beta, bool) or not (
-        isinstance(beta, (int, float, np.integer, np.floating)) and math.isfinite(beta) and beta >= 0
-    ):
+    real = isinstance(beta, numbers.Real) and not isinstance(beta, bool)
+    if not (real and math.isfinite(beta) and beta >= 0):
         raise ValueError(f"elastic_net: beta must be a finite number >= 0, got {beta!r}")
     W = _as_tensor("elastic_net", W)
     # float(): a numpy float64 beta would promote a float32 W's penalty to float64.

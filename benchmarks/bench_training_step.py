@@ -1,0 +1,178 @@
+"""One training step of a linear softmax classifier: tinygrad_edu against hand-written numpy
+and against PyTorch (CPU), side by side in one process.
+
+The step: scores = X @ W + b; loss = softmax cross-entropy (mean) + 1e-3 * sum(W^2);
+backward to dW and db. D=3072, C=10, float32, N in (256, 4096). The three contenders run in
+turn, round after round, so that noise from other processes on the machine hits all of them
+alike; each reports its median time. Targets (engine / numpy): <= 1.25 at N=256, <= 1.10 at
+N=4096.
+
+    python benchmarks/bench_training_step.py [--rounds 200] [--sizes 256 4096] [--no-torch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+# Before torch is imported: its OpenMP threads sleep instead of spinning between calls, so they
+# do not steal the cores from numpy's BLAS threads in the rounds that follow.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tinygrad_edu import Tensor  # noqa: E402
+from tinygrad_edu.losses import softmax_cross_entropy  # noqa: E402
+from tinygrad_edu.nn import LinearClassifier  # noqa: E402
+from tinygrad_edu.regularizers import l2  # noqa: E402
+
+D, C, REG = 3072, 10, 1e-3
+TARGETS = {256: 1.25, 4096: 1.10}
+
+Step = Callable[[], tuple[float, np.ndarray, np.ndarray]]  # -> (loss, dW, db)
+
+
+def engine_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray) -> Step:
+    model = LinearClassifier(D, C, dtype=np.float32)
+    model.W.copy_(W0)
+    X_tensor = Tensor(X)  # made once, as a training loop over a fixed batch would
+
+    def step() -> tuple[float, np.ndarray, np.ndarray]:
+        model.W.grad = model.b.grad = None
+        loss = softmax_cross_entropy(model(X_tensor), y) + REG * l2(model.W)
+        loss.backward()
+        return loss.data, model.W.grad, model.b.grad
+
+    return step
+
+
+def numpy_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray) -> Step:
+    W, b = W0.copy(), np.zeros(C, dtype=np.float32)
+    rows = np.arange(len(y))
+
+    def step() -> tuple[float, np.ndarray, np.ndarray]:
+        scores = X @ W + b
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        totals = exp.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(totals[:, 0]) - scores[rows, y]) + REG * np.sum(W * W)
+        dscores = exp / totals
+        dscores[rows, y] -= 1
+        dscores /= len(y)
+        dW = X.T @ dscores + (2 * REG) * W
+        db = dscores.sum(axis=0)
+        return loss, dW, db
+
+    return step
+
+
+def torch_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray, threads: int) -> Step:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    W = torch.tensor(W0, requires_grad=True)
+    b = torch.zeros(C, dtype=torch.float32, requires_grad=True)
+
+    def step() -> tuple[float, np.ndarray, np.ndarray]:
+        W.grad = b.grad = None
+        loss = F.cross_entropy(X_t @ W + b, y_t) + REG * (W * W).sum()
+        loss.backward()
+        return loss.detach().numpy(), W.grad.numpy(), b.grad.numpy()
+
+    return step
+
+
+def blas_threads() -> int:
+    try:
+        from threadpoolctl import threadpool_info
+
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    except ImportError:
+        pass
+    return os.cpu_count() or 1
+
+
+def check_same(name: str, reference: tuple, result: tuple) -> None:
+    """The contenders must compute the same step in float32, or the timing means nothing."""
+    for label, ref, got in zip(("loss", "dW", "db"), reference, result):
+        got = np.asarray(got)
+        if got.dtype != np.float32:
+            raise AssertionError(f"{name}: {label} is {got.dtype}, not float32")
+        if not np.allclose(got, ref, rtol=1e-4, atol=1e-6):
+            raise AssertionError(f"{name}: {label} differs from numpy's")
+
+
+def bench(n: int, rounds: int, with_torch: bool, threads: int) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, D)).astype(np.float32)
+    y = rng.integers(0, C, size=n)
+    W0 = (0.001 * rng.standard_normal((D, C))).astype(np.float32)
+    steps = {"numpy": numpy_step(X, y, W0), "engine": engine_step(X, y, W0)}
+    if with_torch:
+        steps["torch"] = torch_step(X, y, W0, threads)
+    reference = steps["numpy"]()
+    for name, step in steps.items():
+        check_same(name, reference, step())
+    for _ in range(3):  # warm up caches and thread pools
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 4096])
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    args = parser.parse_args()
+
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("torch is not installed: skipping the PyTorch comparison")
+            with_torch = False
+    threads = blas_threads()
+    print(f"one training step, D={D}, C={C}, float32, numpy BLAS threads={threads}, "
+          f"median of {args.rounds} alternating rounds")
+    header = f"{'N':>6} {'numpy ms':>10} {'engine ms':>10} {'engine/numpy':>13} {'target':>7}"
+    if with_torch:
+        header += f" {'torch ms':>10} {'engine/torch':>13}"
+    print(header)
+    missed = False
+    for n in args.sizes:
+        t = bench(n, args.rounds, with_torch, threads)
+        ratio = t["engine"] / t["numpy"]
+        target = TARGETS.get(n)
+        verdict = "" if target is None else (" ok" if ratio <= target else " MISSED")
+        missed |= target is not None and ratio > target
+        line = (f"{n:>6} {1e3 * t['numpy']:>10.3f} {1e3 * t['engine']:>10.3f} {ratio:>13.3f} "
+                f"{'' if target is None else f'<= {target:.2f}':>7}{verdict}")
+        if with_torch:
+            line += f" {1e3 * t['torch']:>10.3f} {t['engine'] / t['torch']:>13.3f}"
+        print(line)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

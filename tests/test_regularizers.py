@@ -1,0 +1,84 @@
+"""l2, l1 and elastic_net: the notes' example, closed-form gradients, finite differences."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+from helpers_fd import check_grads
+
+from tinygrad_edu import Tensor
+from tinygrad_edu.regularizers import elastic_net, l1, l2
+
+W1 = np.array([1.0, 0.0, 0.0, 0.0])
+W2 = np.array([0.25, 0.25, 0.25, 0.25])
+X = np.array([1.0, 1.0, 1.0, 1.0])
+
+
+def test_notes_example_same_score_same_l1_different_l2() -> None:
+    assert W1 @ X == W2 @ X == 1.0
+    assert l1(Tensor(W1)).item() == l1(Tensor(W2)).item() == 1.0
+    assert l2(Tensor(W1)).item() == 1.0
+    assert l2(Tensor(W2)).item() == 0.25  # L2 prefers the spread-out weights
+
+
+def test_elastic_net_on_the_notes_example() -> None:
+    assert elastic_net(Tensor(W1), 0.5).item() == 1.5  # 0.5 * 1 + 1
+    assert elastic_net(Tensor(W2), 0.5).item() == 1.125  # 0.5 * 0.25 + 1
+    assert elastic_net(Tensor(W2), 0).item() == l1(Tensor(W2)).item()
+
+
+def test_a_matrix_gives_a_scalar_and_closed_form_gradients() -> None:
+    raw = np.array([[1.5, -2.0, 0.0], [0.5, 0.0, -0.25]])
+    for penalty, value, gradient in [
+        (l2, np.sum(raw**2), 2 * raw),
+        (l1, np.sum(np.abs(raw)), np.sign(raw)),  # |W|'(0) = 0
+        (
+            lambda W: elastic_net(W, 0.3),
+            np.sum(0.3 * raw**2 + np.abs(raw)),
+            0.6 * raw + np.sign(raw),
+        ),
+    ]:
+        W = Tensor(raw, requires_grad=True)
+        out = penalty(W)
+        assert out.shape == ()
+        assert out.item() == pytest.approx(value, rel=1e-15)
+        out.backward()
+        np.testing.assert_allclose(W.grad, gradient, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "penalty", [l2, l1, lambda W: elastic_net(W, 0.7)], ids=["l2", "l1", "elastic_net"]
+)
+def test_gradients_match_finite_differences(penalty: Callable[[Tensor], Tensor]) -> None:
+    raw = np.random.default_rng(0).normal(size=(3, 4))  # no element at |W|'s kink
+    check_grads(penalty, raw)
+
+
+def test_float32_stays_float32_even_with_a_numpy_float64_beta() -> None:
+    W = Tensor(np.ones((2, 2), dtype=np.float32), requires_grad=True)
+    for out in (l2(W), l1(W), elastic_net(W, np.float64(0.5))):
+        assert out.dtype == np.float32
+        W.grad = None
+        out.backward()
+        assert W.grad.dtype == np.float32
+
+
+def test_arrays_are_accepted_as_constants() -> None:
+    out = l2(W2)
+    assert isinstance(out, Tensor) and out.item() == 0.25 and not out.requires_grad
+
+
+@pytest.mark.parametrize("beta", [-0.1, float("nan"), float("inf"), "0.5", None, True])
+def test_elastic_net_refuses_a_bad_beta(beta: object) -> None:
+    W = Tensor(W1, requires_grad=True)
+    with pytest.raises(ValueError, match=r"elastic_net: beta must be a finite number >= 0, got"):
+        elastic_net(W, beta)
+    assert W.grad is None and W.version == 0
+
+
+@pytest.mark.parametrize("penalty", [l2, l1])
+def test_a_non_array_is_refused(penalty: Callable) -> None:
+    with pytest.raises(TypeError, match=f"{penalty.__name__}: expected a Tensor .*got str"):
+        penalty("W")
