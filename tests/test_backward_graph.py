@@ -267,10 +267,19 @@ def test_an_op_that_saved_nothing_for_the_changed_tensor_still_works() -> None:
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
 
 
-def test_changing_an_output_that_no_op_saved_is_fine() -> None:
+def test_changing_an_op_output_in_place_in_grad_mode_raises_naming_the_op() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    with pytest.raises(RuntimeError, match="add_: .*made by Mul.*not recorded"):
+        y.add_(1.0)  # its graph says y = 3x: backward would silently ignore the change
+    np.testing.assert_array_equal(y.data, [3.0, 6.0])
+
+
+def test_changing_an_output_that_no_op_saved_under_no_grad_is_fine() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = x * 3.0  # Mul saved x and 3.0, not y
-    y.add_(1.0)
+    with tg.no_grad():
+        y.add_(1.0)
     y.backward(np.ones(2))
     np.testing.assert_array_equal(x.grad, [3.0, 3.0])
 
@@ -278,7 +287,7 @@ def test_changing_an_output_that_no_op_saved_is_fine() -> None:
 def test_changing_a_saved_output_in_place_makes_backward_raise_naming_the_op() -> None:
     x = Tensor([0.0, 1.0], requires_grad=True)
     y = x.exp()  # Exp saves its output
-    y.add_(1.0)
+    y.detach().add_(1.0)  # the detached tensor shares y's array, and so its version
     with pytest.raises(RuntimeError, match="backward of Exp.*changed in place"):
         y.sum().backward()
     assert x.grad is None

@@ -1,5 +1,28 @@
-"""tinygrad_edu: reverse-mode automatic differentiation on numpy, with backward passes you can verify."""
+"""tinygrad_edu: reverse-mode automatic differentiation on numpy, with backward passes you can verify.
 
+The modules, one concern each:
+    tensor        Tensor and the reverse-mode graph walk
+    function      Function (the one mechanism every op uses), grad and anomaly modes
+    ops           the built-in primitive ops, each a Function with forward and backward together
+    checks        numerical gradients and gradcheck, with culprit localization
+    losses        multiclass SVM and softmax cross-entropy losses
+    regularizers  L1, L2 and elastic-net penalties
+    nn            LinearClassifier
+    optim         SGD with learning-rate decay and momentum; random search
+    viz           draw_graph / render_graph with graphviz
+    testing       helpers for your own pytest suite (check_function)
+"""
+
+from . import losses, nn, optim, regularizers, testing
+from .checks import (
+    Culprit,
+    GradcheckError,
+    GradcheckReport,
+    check_gradients,
+    gradcheck,
+    numerical_gradient,
+    numerical_gradient_array,
+)
 from .function import (
     Context,
     Function,
@@ -9,10 +32,16 @@ from .function import (
     is_grad_enabled,
     no_grad,
 )
+from .losses import softmax_cross_entropy, svm_loss
+from .nn import LinearClassifier
 from .ops import maximum, unbroadcast
+from .optim import SGD, RandomSearchResult, random_search
+from .regularizers import elastic_net, l1, l2
 from .tensor import Tensor, topological_order
+from .viz import draw_graph, render_graph
 
 __all__ = [
+    # engine
     "Tensor",
     "Function",
     "Context",
@@ -24,6 +53,33 @@ __all__ = [
     "maximum",
     "unbroadcast",
     "topological_order",
+    # gradient checking
+    "numerical_gradient",
+    "numerical_gradient_array",
+    "gradcheck",
+    "check_gradients",
+    "GradcheckError",
+    "GradcheckReport",
+    "Culprit",
+    # models and training
+    "svm_loss",
+    "softmax_cross_entropy",
+    "l1",
+    "l2",
+    "elastic_net",
+    "LinearClassifier",
+    "SGD",
+    "random_search",
+    "RandomSearchResult",
+    # drawing
+    "draw_graph",
+    "render_graph",
+    # submodules
+    "losses",
+    "nn",
+    "optim",
+    "regularizers",
+    "testing",
 ]
 
 __version__ = "0.1.0"

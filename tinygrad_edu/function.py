@@ -113,17 +113,22 @@ mutation_clock = [0]
 _array_stamps: dict[int, tuple[weakref.ref, int]] = {}
 
 
+_clock_lock = threading.Lock()  # two threads' ticks must never coincide or run backwards
+
+
 def bump_version(array: np.ndarray) -> int:
     """Record that `array` was just changed in place; returns its new version."""
-    mutation_clock[0] += 1
     key = id(array)
-    entry = _array_stamps.get(key)
-    if entry is not None and entry[0]() is array:
-        ref = entry[0]
-    else:  # forget the stamp when the array dies, so a later array with the same id starts at 0
-        ref = weakref.ref(array, lambda _, key=key: _array_stamps.pop(key, None))
-    _array_stamps[key] = (ref, mutation_clock[0])
-    return mutation_clock[0]
+    with _clock_lock:
+        mutation_clock[0] += 1
+        tick = mutation_clock[0]
+        entry = _array_stamps.get(key)
+        if entry is not None and entry[0]() is array:
+            ref = entry[0]
+        else:  # forget the stamp when the array dies: a later array with its id starts at 0
+            ref = weakref.ref(array, lambda _, key=key: _array_stamps.pop(key, None))
+        _array_stamps[key] = (ref, tick)
+    return tick
 
 
 def array_version(array: Any) -> int:
@@ -246,8 +251,8 @@ class Function:
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
-            raise _named_error(cls, error, arrays) from error
-        if type(out) is not np.ndarray:
+            raise _named_error(cls, error, arrays, kwargs) from error
+        if type(out) is not np.ndarray or out.dtype.kind == "O":
             out = _as_output_array(cls, out)
         record = True in needs and _modes.grad_enabled
         result = Tensor._from_op(out, ctx if record else None)
@@ -256,10 +261,13 @@ class Function:
         return result
 
 
-def _named_error(cls: type[Function], error: Exception, arrays: list[Any]) -> Exception:
+def _named_error(
+    cls: type[Function], error: Exception, arrays: list[Any], kwargs: dict[str, Any]
+) -> Exception:
     """The same error, its message prefixed with the op's name and its inputs' shapes."""
     shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a) for a in arrays)
-    message = f"{cls.__name__}: {error} (inputs: {shapes})"
+    settings = "".join(f"; {k}={v!r}" for k, v in kwargs.items())
+    message = f"{cls.__name__}: {error} (inputs: {shapes}{settings})"
     if isinstance(error, ValueError):  # numpy's AxisError is both; ValueError is the documented one
         return ValueError(message)
     if isinstance(error, IndexError):
@@ -272,6 +280,7 @@ def _as_output_array(cls: type[Function], out: Any) -> np.ndarray:
     if array.dtype.kind not in "fcuib":
         raise TypeError(
             f"{cls.__name__}.forward must return a numeric numpy array, got {type(out).__name__}"
+            + (f" of dtype {array.dtype}" if isinstance(out, np.ndarray) else "")
         )
     return array
 

@@ -340,8 +340,6 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        if x.size == 0:
-            raise ValueError(f"max of an empty array (shape {x.shape}) has no value")
         out = x.max(axis=axis, keepdims=keepdims)
         ctx.save_for_backward(x, out)
         return out

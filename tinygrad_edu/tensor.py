@@ -220,6 +220,9 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
 
+    def __abs__(self) -> Tensor:
+        return _ops.Abs.apply(self)
+
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.GetItem.apply(self, index=_ops.plain_index(index))
 
@@ -247,8 +250,8 @@ class Tensor:
         return _ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = () if axes[0] is None else tuple(axes[0])
         return _ops.Transpose.apply(self, axes=axes or None)
 
     # ---------------------------------------------------------------- in-place changes
@@ -270,6 +273,13 @@ class Tensor:
         return self._in_place("copy_", lambda a, b, out: np.copyto(out, b), other)
 
     def _in_place(self, op: str, ufunc: Any, other: Any) -> Tensor:
+        if self._node is not None and _modes.grad_enabled:
+            raise RuntimeError(
+                f"{op}: the tensor{_named(self.name)} of shape {self.shape} was made by "
+                f"{self._node.name} and grad mode is on; an in-place change is not recorded in "
+                "the graph, so gradients through it would be wrong. Compute a new tensor "
+                "(h = h * 3), or change it under no_grad() if its graph no longer matters."
+            )
         value = other.data if isinstance(other, Tensor) else np.asarray(other)
         try:
             fits = np.broadcast_shapes(self.data.shape, value.shape) == self.data.shape
@@ -315,7 +325,14 @@ class Tensor:
                 )
             grad = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            given = grad
+            try:
+                grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            except (TypeError, ValueError) as error:
+                raise TypeError(
+                    f"backward: grad must be numbers of shape {self.shape}, got "
+                    f"{type(given).__name__}: {error}"
+                ) from error
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor{_named(self.name)} "
@@ -377,6 +394,10 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         return
     pending = _count_consumers(root)
     partial: dict[int, Any] = {}  # gradients still being summed, by id of their tensor
+    # Written (and saved arrays freed) only once every backward has succeeded, so a backward
+    # that raises leaves every .grad and the graph as they were.
+    finished: dict[int, tuple[Tensor, Any]] = {}
+    walked: list[Context] = []
     ready: list[tuple[Tensor, Any]] = [(root, grad)]
     anomaly = _modes.anomaly
     while ready:
@@ -386,25 +407,25 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             input_grads: Any = (None,) * len(node.inputs)
         else:
             if tensor._retains_grad:
-                _accumulate_into_leaf(tensor, g)  # summed over calls, as a leaf's (and torch's)
+                finished[id(tensor)] = (tensor, g)
             if mutation_clock[0] != node.created_at:
                 _check_unchanged(tensor, node)
             input_grads = node.fn.backward(node, g)
             if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
                 input_grads = _as_gradient_tuple(node, input_grads)
-            if not retain_graph:
-                node._saved = _FREED
+            walked.append(node)
         for i, x, needs, gx in zip(range(len(input_grads)), node.inputs, node.needs_input_grad, input_grads):
             if not needs:
                 continue
             if gx is not None:
-                if type(gx) is not np.ndarray or gx.shape != x.data.shape:
+                if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype.kind == "O":
                     gx = _checked_gradient(node, i, x, gx)
                 if anomaly:
                     _check_backward_anomaly(node, i, gx)
             if x._node is None:
                 if gx is not None:
-                    _accumulate_into_leaf(x, gx)
+                    done = finished.get(id(x))
+                    finished[id(x)] = (x, gx if done is None else done[1] + gx)
                 continue
             key = id(x)
             if gx is not None:
@@ -416,6 +437,11 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 pending[key] = left
             else:
                 ready.append((x, partial.pop(key, None)))
+    for x, g in finished.values():
+        _accumulate_into_leaf(x, g)
+    if not retain_graph:
+        for node in walked:
+            node._saved = _FREED
 
 
 def _count_consumers(root: Tensor) -> dict[int, int]:
@@ -465,6 +491,11 @@ def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
 def _checked_gradient(node: Context, i: int, x: Tensor, gx: Any) -> np.ndarray:
     """A gradient returned for input i as an array of the input's shape, or a ValueError."""
     gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+    if gx.dtype.kind not in "fciub":
+        raise TypeError(
+            f"backward of {node.name} returned a gradient of dtype {gx.dtype} for input {i}"
+            f"{_named(x.name)}; gradients must be numeric arrays"
+        )
     if gx.shape != x.data.shape:
         hint = " (sum the broadcast axes back with ops.unbroadcast)" if gx.ndim >= x.ndim else ""
         raise ValueError(
