@@ -108,8 +108,9 @@ def test_saved_arrays_are_freed_after_backward() -> None:
     y.sum().backward(retain_graph=True)
     assert len(node.saved_tensors) == 1  # kept
     y.sum().backward()
+    assert node.freed
     with pytest.raises(RuntimeError, match=r"Exp.*retain_graph=True"):
-        node.saved_tensors
+        (saved,) = node.saved_tensors
 
 
 def test_a_graph_whose_ops_saved_nothing_can_be_walked_twice_as_in_torch() -> None:

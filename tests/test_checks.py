@@ -41,7 +41,8 @@ class FlippedSub(ops.Sub):
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple[Any, Any]:
-        return unbroadcast(grad, ctx.shapes[0]), unbroadcast(grad, ctx.shapes[1])
+        a, b = ctx.inputs
+        return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
 
 
 class OneWrongExp(ops.Exp):

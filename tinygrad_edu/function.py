@@ -137,7 +137,30 @@ def array_version(array: Any) -> int:
     return entry[1] if entry is not None and entry[0]() is array else 0
 
 
-_FREED = object()  # marks saved arrays released by a backward pass without retain_graph
+class FreedArrays:
+    """Stands in `ctx.saved_tensors` once a backward pass without retain_graph released the
+    saved arrays: any use of it raises, saying how to keep them."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: type[Function]) -> None:
+        self.fn = fn
+
+    def _refuse(self, *_: Any) -> Any:
+        raise RuntimeError(
+            f"backward of {self.fn.__name__}: its saved arrays were freed by an earlier "
+            "backward(). To run backward through the same graph twice, pass retain_graph=True "
+            "to the first call."
+        )
+
+    __iter__ = __len__ = __getitem__ = _refuse
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
+_new_object = object.__new__
 
 
 class Context:
@@ -161,7 +184,7 @@ class Context:
         "inputs",
         "kwargs",
         "needs_input_grad",
-        "_saved",
+        "saved_tensors",
         "created_at",
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
@@ -178,24 +201,18 @@ class Context:
         self.inputs = inputs
         self.kwargs = kwargs
         self.needs_input_grad = needs_input_grad
-        self._saved: Any = ()
+        self.saved_tensors: Any = ()  # what forward saved: read it in backward
         self.created_at = mutation_clock[0]
         self.trace: list[traceback.FrameSummary] | None = None
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays (or anything else) that `backward` will need."""
-        self._saved = arrays
+        """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""
+        self.saved_tensors = arrays
 
     @property
-    def saved_tensors(self) -> tuple[Any, ...]:
-        """What `forward` saved. Raises once a backward pass without retain_graph freed it."""
-        if self._saved is _FREED:
-            raise RuntimeError(
-                f"{self.fn.__name__}: its saved arrays were freed by an earlier backward(). "
-                "To run backward through the same graph twice, pass retain_graph=True "
-                "to the first call."
-            )
-        return self._saved
+    def freed(self) -> bool:
+        """Whether a backward pass without retain_graph released the saved arrays."""
+        return type(self.saved_tensors) is FreedArrays
 
     @property
     def name(self) -> str:
@@ -207,9 +224,6 @@ class Context:
         from .tensor import Tensor
 
         return [a for a in self.inputs if isinstance(a, Tensor)]
-
-    def free(self) -> None:
-        self._saved = _FREED
 
     def creation_site(self) -> str:
         """Where in user code this op was created (only known under `detect_anomaly`)."""
@@ -247,15 +261,22 @@ class Function:
         """Run forward on the inputs' arrays; record the op when some input requires grad."""
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-        ctx = Context(cls, inputs, kwargs, needs)
+        # Context(...) and Tensor._from_op(...) written out: this is the hot path of every op.
+        ctx = _new_object(Context)
+        ctx.fn, ctx.inputs, ctx.kwargs, ctx.needs_input_grad = cls, inputs, kwargs, needs
+        ctx.saved_tensors, ctx.created_at, ctx.trace = (), mutation_clock[0], None
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
             raise _named_error(cls, error, arrays, kwargs) from error
-        if type(out) is not np.ndarray or out.dtype.kind == "O":
+        if type(out) is not np.ndarray or out.dtype is _OBJECT:
             out = _as_output_array(cls, out)
-        record = True in needs and _modes.grad_enabled
-        result = Tensor._from_op(out, ctx if record else None)
+        result = _new_object(Tensor)
+        result.data, result.grad, result.name, result._retains_grad = out, None, None, False
+        if True in needs and _modes.grad_enabled:
+            result.requires_grad, result._node = True, ctx
+        else:
+            result.requires_grad, result._node = False, None
         if _modes.anomaly:
             _check_forward_anomaly(ctx, out)
         return result

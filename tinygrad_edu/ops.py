@@ -68,49 +68,36 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
-def _shape(x: Any) -> tuple[int, ...]:
-    return x.shape if type(x) is np.ndarray else np.shape(x)
-
-
-def _broadcast_copy(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    # A writable array; np.broadcast_to would give a read-only view and costs more per call.
-    out = np.empty(shape, dtype=grad.dtype)
-    out[...] = grad
-    return out
-
-
 # ------------------------------------------------------------------------- arithmetic
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        ctx.shapes = (_shape(a), _shape(b))
         return np.add(a, b)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
         need_a, need_b = ctx.needs_input_grad
-        shape_a, shape_b = ctx.shapes
+        a, b = ctx.inputs  # an input that needs a gradient is a Tensor
         return (
-            unbroadcast(grad, shape_a) if need_a else None,
-            unbroadcast(grad, shape_b) if need_b else None,
+            unbroadcast(grad, a.data.shape) if need_a else None,
+            unbroadcast(grad, b.data.shape) if need_b else None,
         )
 
 
 class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        ctx.shapes = (_shape(a), _shape(b))
         return np.subtract(a, b)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
         need_a, need_b = ctx.needs_input_grad
-        shape_a, shape_b = ctx.shapes
+        a, b = ctx.inputs
         return (
-            unbroadcast(grad, shape_a) if need_a else None,
-            unbroadcast(-grad, shape_b) if need_b else None,
+            unbroadcast(grad, a.data.shape) if need_a else None,
+            unbroadcast(-grad, b.data.shape) if need_b else None,
         )
 
 
@@ -125,8 +112,8 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (
-            unbroadcast(grad * b, _shape(a)) if need_a else None,
-            unbroadcast(grad * a, _shape(b)) if need_b else None,
+            unbroadcast(grad * b, a.shape) if need_a else None,  # needed: a is an array
+            unbroadcast(grad * a, b.shape) if need_b else None,
         )
 
 
@@ -142,8 +129,8 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_over_b = grad / b
         return (
-            unbroadcast(grad_over_b, _shape(a)) if need_a else None,
-            unbroadcast(-grad_over_b * a / b, _shape(b)) if need_b else None,
+            unbroadcast(grad_over_b, a.shape) if need_a else None,
+            unbroadcast(-grad_over_b * a / b, b.shape) if need_b else None,
         )
 
 
@@ -278,8 +265,8 @@ class Maximum(Function):
         need_a, need_b = ctx.needs_input_grad
         half_ties = np.equal(a, b) * grad.dtype.type(0.5)  # a Python 0.5 would promote to float64
         return (
-            unbroadcast(grad * (np.greater(a, b) + half_ties), _shape(a)) if need_a else None,
-            unbroadcast(grad * (np.less(a, b) + half_ties), _shape(b)) if need_b else None,
+            unbroadcast(grad * (np.greater(a, b) + half_ties), a.shape) if need_a else None,
+            unbroadcast(grad * (np.less(a, b) + half_ties), b.shape) if need_b else None,
         )
 
 
@@ -307,32 +294,36 @@ def _owned(out: np.ndarray) -> np.ndarray:
     return out.copy() if out.base is not None else out
 
 
+def _spread(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    """A reduction's gradient copied back over every element of its input (a writable array;
+    np.broadcast_to would give a read-only view, and costs more per call)."""
+    shape = ctx.inputs[0].data.shape
+    kwargs = ctx.kwargs
+    grad = _expand_reduced(grad, kwargs.get("axis"), kwargs.get("keepdims", False), len(shape))
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        ctx.shape = x.shape
         return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        shape = ctx.shape
-        grad = _expand_reduced(grad, ctx.kwargs.get("axis"), ctx.kwargs.get("keepdims", False), len(shape))
-        return _broadcast_copy(grad, shape)
+        return _spread(ctx, grad)
 
 
 class Mean(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        out = x.mean(axis=axis, keepdims=keepdims)
-        ctx.shape = x.shape
-        ctx.count = x.size // max(np.size(out), 1) if x.size else 0
-        return out
+        return x.mean(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        shape = ctx.shape
-        grad = _expand_reduced(grad, ctx.kwargs.get("axis"), ctx.kwargs.get("keepdims", False), len(shape))
-        return _broadcast_copy(grad / ctx.count, shape)
+        count = ctx.inputs[0].data.size // grad.size if grad.size else 1  # elements per mean
+        return _spread(ctx, grad / max(count, 1))
 
 
 class Max(Function):
@@ -361,12 +352,11 @@ class Max(Function):
 class Reshape(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.shape = x.shape
         return _owned(np.reshape(x, shape))
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        return np.reshape(grad, ctx.shape)
+        return grad.reshape(ctx.inputs[0].data.shape)
 
 
 class Transpose(Function):
@@ -374,13 +364,12 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: tuple[int, ...] | None = None) -> np.ndarray:
-        out = np.transpose(x, axes)
-        ctx.inverse = None if axes is None else np.argsort([a % x.ndim for a in axes])
-        return _owned(out)
+        return _owned(np.transpose(x, axes))
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        return np.transpose(grad, ctx.inverse)
+        axes = ctx.kwargs.get("axes")
+        return grad.transpose(None if axes is None else np.argsort([a % grad.ndim for a in axes]))
 
 
 class GetItem(Function):
@@ -389,13 +378,13 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
-        ctx.shape, ctx.dtype = x.shape, x.dtype
         out = x[index]
         return _owned(out) if type(out) is np.ndarray else np.asarray(out)
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        full = np.zeros(ctx.shape, dtype=np.result_type(ctx.dtype, grad.dtype))
+        x = ctx.inputs[0].data
+        full = np.zeros(x.shape, dtype=np.result_type(x.dtype, grad.dtype))
         index = ctx.kwargs["index"]
         if _is_basic_index(index):
             full[index] = grad  # a basic index never picks an element twice

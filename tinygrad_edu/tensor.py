@@ -388,18 +388,20 @@ def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[T
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     """Reverse mode, as PyTorch's engine does it: count how many op inputs each intermediate
-    tensor is, then run an op's backward once all of its consumers have sent their gradient."""
+    tensor is, then run an op's backward once all of its consumers have sent their gradient.
+
+    Leaves' `.grad` are written, and saved arrays freed, only once every backward has
+    succeeded: a backward that raises leaves every tensor and the graph as they were."""
     if root._node is None:
         _accumulate_into_leaf(root, grad)
         return
     pending = _count_consumers(root)
-    partial: dict[int, Any] = {}  # gradients still being summed, by id of their tensor
-    # Written (and saved arrays freed) only once every backward has succeeded, so a backward
-    # that raises leaves every .grad and the graph as they were.
-    finished: dict[int, tuple[Tensor, Any]] = {}
+    partial: dict[int, Any] = {}  # gradients of tensors with consumers still to come
+    arrived: list[tuple[Tensor, Any]] = []  # (leaf or retained tensor, gradient), in order
     walked: list[Context] = []
     ready: list[tuple[Tensor, Any]] = [(root, grad)]
     anomaly = _modes.anomaly
+    clock = mutation_clock
     while ready:
         tensor, g = ready.pop()
         node = tensor._node
@@ -407,41 +409,46 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             input_grads: Any = (None,) * len(node.inputs)
         else:
             if tensor._retains_grad:
-                finished[id(tensor)] = (tensor, g)
-            if mutation_clock[0] != node.created_at:
+                arrived.append((tensor, g))
+            if type(node.saved_tensors) is FreedArrays:
+                node.saved_tensors._refuse()
+            if clock[0] != node.created_at:
                 _check_unchanged(tensor, node)
             input_grads = node.fn.backward(node, g)
             if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
                 input_grads = _as_gradient_tuple(node, input_grads)
             walked.append(node)
-        for i, x, needs, gx in zip(range(len(input_grads)), node.inputs, node.needs_input_grad, input_grads):
+        for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needs:
                 continue
             if gx is not None:
-                if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype.kind == "O":
-                    gx = _checked_gradient(node, i, x, gx)
+                if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is _OBJECT:
+                    gx = _checked_gradient(node, x, gx, input_grads)
                 if anomaly:
-                    _check_backward_anomaly(node, i, gx)
+                    _check_backward_anomaly(node, x, gx, input_grads)
             if x._node is None:
                 if gx is not None:
-                    done = finished.get(id(x))
-                    finished[id(x)] = (x, gx if done is None else done[1] + gx)
+                    arrived.append((x, gx))
                 continue
             key = id(x)
-            if gx is not None:
-                previous = partial.get(key)
-                # Out of place: one op may hand the same array to several inputs.
-                partial[key] = gx if previous is None else previous + gx
             left = pending[key] - 1
-            if left:
+            if left:  # more consumers to come: keep summing
                 pending[key] = left
+                if gx is not None:
+                    previous = partial.get(key)
+                    # Out of place: one op may hand the same array to several inputs.
+                    partial[key] = gx if previous is None else previous + gx
             else:
-                ready.append((x, partial.pop(key, None)))
-    for x, g in finished.values():
-        _accumulate_into_leaf(x, g)
+                previous = partial.pop(key, None)
+                if previous is not None and gx is not None:
+                    gx = previous + gx
+                ready.append((x, previous if gx is None else gx))
+    for x, gx in arrived:
+        _accumulate_into_leaf(x, gx)
     if not retain_graph:
         for node in walked:
-            node._saved = _FREED
+            if node.saved_tensors:
+                node.saved_tensors = FreedArrays(node.fn)
 
 
 def _count_consumers(root: Tensor) -> dict[int, int]:
@@ -488,15 +495,26 @@ def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
     return returned
 
 
-def _checked_gradient(node: Context, i: int, x: Tensor, gx: Any) -> np.ndarray:
-    """A gradient returned for input i as an array of the input's shape, or a ValueError."""
+def _input_position(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> int:
+    """Which input of node a returned gradient belongs to (only for error messages)."""
+    for i, (candidate, returned) in enumerate(zip(node.inputs, input_grads)):
+        if candidate is x and returned is gx:
+            return i
+    return next(i for i, candidate in enumerate(node.inputs) if candidate is x)
+
+
+def _checked_gradient(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> np.ndarray:
+    """A gradient returned for input x as an array of x's shape, or an error naming the op."""
+    returned = gx
     gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
     if gx.dtype.kind not in "fciub":
+        i = _input_position(node, x, returned, input_grads)
         raise TypeError(
             f"backward of {node.name} returned a gradient of dtype {gx.dtype} for input {i}"
             f"{_named(x.name)}; gradients must be numeric arrays"
         )
     if gx.shape != x.data.shape:
+        i = _input_position(node, x, returned, input_grads)
         hint = " (sum the broadcast axes back with ops.unbroadcast)" if gx.ndim >= x.ndim else ""
         raise ValueError(
             f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
@@ -507,10 +525,7 @@ def _checked_gradient(node: Context, i: int, x: Tensor, gx: Any) -> np.ndarray:
 
 def _check_unchanged(tensor: Tensor, node: Context) -> None:
     """Raise if an array this op saved was changed in place since the op ran."""
-    saved = node._saved
-    if saved is _FREED:
-        return  # backward will say the graph was freed
-    for array in saved:
+    for array in node.saved_tensors:
         if type(array) is np.ndarray and array_version(array) > node.created_at:
             owners = [x for x in (tensor, *node.inputs) if isinstance(x, Tensor) and x.data is array]
             _raise_modified(node, owners[0] if owners else None, array)
@@ -525,9 +540,10 @@ def _raise_modified(node: Context, owner: Tensor | None, array: np.ndarray) -> N
     )
 
 
-def _check_backward_anomaly(node: Context, i: int, gx: np.ndarray) -> None:
+def _check_backward_anomaly(node: Context, x: Tensor, gx: np.ndarray, input_grads: tuple[Any, ...]) -> None:
     if gx.dtype.kind in "fc" and not np.all(np.isfinite(gx)):
         bad = "NaN" if np.isnan(gx).any() else "inf"
+        i = _input_position(node, x, gx, input_grads)
         raise FloatingPointError(
             f"detect_anomaly: backward of {node.name} produced {bad} in the gradient of input "
             f"{i} (shape {gx.shape}). The op was created at:\n{node.creation_site()}"
@@ -535,4 +551,11 @@ def _check_backward_anomaly(node: Context, i: int, gx: np.ndarray) -> None:
 
 
 from . import ops as _ops  # noqa: E402  (ops defines Functions, which build Tensors)
-from .function import _FREED, _modes, array_version, bump_version, mutation_clock  # noqa: E402
+from .function import (  # noqa: E402
+    _OBJECT,
+    FreedArrays,
+    _modes,
+    array_version,
+    bump_version,
+    mutation_clock,
+)
