@@ -283,6 +283,17 @@ def test_backward_ignoring_its_upstream_gradient_is_caught_by_linearity() -> Non
     assert any("a zero upstream gradient gave a nonzero gradient" in m for m in messages)
 
 
+def test_fast_mode_catches_a_backward_ignoring_its_upstream_gradient_without_extra_passes() -> None:
+    # Fast mode skips the linearity passes; its upstream gradient for a scalar is -0.75, not 1.
+    x = randn(4, name="x")
+    report = check_gradients(
+        lambda x: PowIgnoringGrad.apply(x, exponent=3).sum(), x, fast_mode=True, progress=False
+    )
+    assert not report.ok and not report.backward_problems
+    assert report.inputs[0].failures > 0
+    assert [(c.op, c.input_index) for c in report.culprits] == [("PowIgnoringGrad", 0)]
+
+
 def test_backward_that_changes_its_saved_array_is_caught_as_not_repeatable() -> None:
     report = failure(lambda x: SquareMutatingSaved.apply(x).sum(), randn(3, name="x")).report
     assert "not repeatable" in report.backward_problems[0].message

@@ -30,6 +30,7 @@ import os
 import threading
 import traceback
 import weakref
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
@@ -159,7 +160,20 @@ class FreedArrays:
         return True
 
 
+# One marker per Function class, shared by all its freed nodes: a backward pass allocates no
+# lasting object per node (a million of them would slow the cyclic garbage collector).
+_freed_markers: dict[type, FreedArrays] = {}
+
+
+def freed_marker(fn: type[Function]) -> FreedArrays:
+    marker = _freed_markers.get(fn)
+    if marker is None:
+        marker = _freed_markers[fn] = FreedArrays(fn)
+    return marker
+
+
 _OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
+_NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
 _new_object = object.__new__
 
 
@@ -263,7 +277,8 @@ class Function:
         needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
         # Context(...) and Tensor._from_op(...) written out: this is the hot path of every op.
         ctx = _new_object(Context)
-        ctx.fn, ctx.inputs, ctx.kwargs, ctx.needs_input_grad = cls, inputs, kwargs, needs
+        ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
+        ctx.kwargs = kwargs or _NO_KWARGS
         ctx.saved_tensors, ctx.created_at, ctx.trace = (), mutation_clock[0], None
         try:
             out = cls.forward(ctx, *arrays, **kwargs)

@@ -448,7 +448,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     if not retain_graph:
         for node in walked:
             if node.saved_tensors:
-                node.saved_tensors = FreedArrays(node.fn)
+                node.saved_tensors = freed_marker(node.fn)
 
 
 def _count_consumers(root: Tensor) -> dict[int, int]:
@@ -557,5 +557,6 @@ from .function import (  # noqa: E402
     _modes,
     array_version,
     bump_version,
+    freed_marker,
     mutation_clock,
 )
