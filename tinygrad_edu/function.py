@@ -26,6 +26,7 @@ anomaly mode (`detect_anomaly`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import traceback
@@ -111,6 +112,7 @@ def is_anomaly_enabled() -> bool:
 # it ran at. Backward looks at the stamps only when the clock has moved since the op ran, so the
 # common case (no change at all) costs one comparison.
 mutation_clock = [0]
+_op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
 _array_stamps: dict[int, tuple[weakref.ref, int]] = {}
 
 
@@ -188,6 +190,8 @@ class Context:
       inputs            the positional arguments of `apply`, Tensors and constants as given
       kwargs            its keyword arguments (non-differentiable settings such as `axis`)
       needs_input_grad  one bool per positional input: a Tensor that requires grad
+      sequence_nr       the op's number in creation order: an op always comes after the ops
+                        that made its inputs, so backward runs ops in decreasing sequence_nr
       created_at        the in-place-change clock when the op ran: backward refuses saved
                         arrays of tensors changed in place after that (see `mutation_clock`)
       trace             the creation stack, recorded only under `detect_anomaly`
@@ -199,6 +203,7 @@ class Context:
         "kwargs",
         "needs_input_grad",
         "saved_tensors",
+        "sequence_nr",
         "created_at",
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
@@ -216,6 +221,7 @@ class Context:
         self.kwargs = kwargs
         self.needs_input_grad = needs_input_grad
         self.saved_tensors: Any = ()  # what forward saved: read it in backward
+        self.sequence_nr = next(_op_sequence)
         self.created_at = mutation_clock[0]
         self.trace: list[traceback.FrameSummary] | None = None
 
@@ -279,7 +285,8 @@ class Function:
         ctx = _new_object(Context)
         ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
         ctx.kwargs = kwargs or _NO_KWARGS
-        ctx.saved_tensors, ctx.created_at, ctx.trace = (), mutation_clock[0], None
+        ctx.saved_tensors, ctx.trace = (), None
+        ctx.sequence_nr, ctx.created_at = next(_op_sequence), mutation_clock[0]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:

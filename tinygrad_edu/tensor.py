@@ -8,6 +8,7 @@ and sums the results into the leaves' `.grad`.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
@@ -387,85 +388,58 @@ def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[T
 
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Reverse mode, as PyTorch's engine does it: count how many op inputs each intermediate
-    tensor is, then run an op's backward once all of its consumers have sent their gradient.
+    """Reverse mode, as PyTorch's engine does it: ops run in decreasing creation order (a
+    max-heap on `sequence_nr`). An op is created after the ops that made its inputs, so by the
+    time a tensor's op runs, every op that consumes the tensor has run and sent its gradient.
 
     Leaves' `.grad` are written, and saved arrays freed, only once every backward has
     succeeded: a backward that raises leaves every tensor and the graph as they were."""
     if root._node is None:
         _accumulate_into_leaf(root, grad)
         return
-    pending = _count_consumers(root)
-    partial: dict[int, Any] = {}  # gradients of tensors with consumers still to come
+    partial: dict[int, Any] = {id(root): grad}  # gradients summed so far, by id of tensor
+    heap: list[tuple[int, Tensor]] = [(-root._node.sequence_nr, root)]
     arrived: list[tuple[Tensor, Any]] = []  # (leaf or retained tensor, gradient), in order
     walked: list[Context] = []
-    ready: list[tuple[Tensor, Any]] = [(root, grad)]
     anomaly = _modes.anomaly
     clock = mutation_clock
-    while ready:
-        tensor, g = ready.pop()
+    while heap:
+        tensor = heappop(heap)[1]
+        g = partial.pop(id(tensor))
         node = tensor._node
-        if g is None:  # every path into this tensor returned None: it gets no gradient
-            input_grads: Any = (None,) * len(node.inputs)
-        else:
-            if tensor._retains_grad:
-                arrived.append((tensor, g))
-            if type(node.saved_tensors) is FreedArrays:
-                node.saved_tensors._refuse()
-            if clock[0] != node.created_at:
-                _check_unchanged(tensor, node)
-            input_grads = node.fn.backward(node, g)
-            if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
-                input_grads = _as_gradient_tuple(node, input_grads)
-            walked.append(node)
+        if tensor._retains_grad:
+            arrived.append((tensor, g))
+        if type(node.saved_tensors) is FreedArrays:
+            node.saved_tensors._refuse()
+        if clock[0] != node.created_at:
+            _check_unchanged(tensor, node)
+        input_grads = node.fn.backward(node, g)
+        if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
+            input_grads = _as_gradient_tuple(node, input_grads)
+        walked.append(node)
         for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
-            if not needs:
+            if not needs or gx is None:
                 continue
-            if gx is not None:
-                if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is _OBJECT:
-                    gx = _checked_gradient(node, x, gx, input_grads)
-                if anomaly:
-                    _check_backward_anomaly(node, x, gx, input_grads)
+            if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is _OBJECT:
+                gx = _checked_gradient(node, x, gx, input_grads)
+            if anomaly:
+                _check_backward_anomaly(node, x, gx, input_grads)
             if x._node is None:
-                if gx is not None:
-                    arrived.append((x, gx))
+                arrived.append((x, gx))
                 continue
             key = id(x)
-            left = pending[key] - 1
-            if left:  # more consumers to come: keep summing
-                pending[key] = left
-                if gx is not None:
-                    previous = partial.get(key)
-                    # Out of place: one op may hand the same array to several inputs.
-                    partial[key] = gx if previous is None else previous + gx
-            else:
-                previous = partial.pop(key, None)
-                if previous is not None and gx is not None:
-                    gx = previous + gx
-                ready.append((x, previous if gx is None else gx))
+            previous = partial.get(key)
+            if previous is None:  # the first gradient to reach x: schedule x's op
+                partial[key] = gx
+                heappush(heap, (-x._node.sequence_nr, x))
+            else:  # out of place: one op may hand the same array to several inputs
+                partial[key] = previous + gx
     for x, gx in arrived:
         _accumulate_into_leaf(x, gx)
     if not retain_graph:
         for node in walked:
             if node.saved_tensors:
                 node.saved_tensors = freed_marker(node.fn)
-
-
-def _count_consumers(root: Tensor) -> dict[int, int]:
-    """For each intermediate tensor below root that requires grad: how many op inputs it is."""
-    pending: dict[int, int] = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()._node
-        for x, needs in zip(node.inputs, node.needs_input_grad):
-            if needs and x._node is not None:
-                key = id(x)
-                if key in pending:
-                    pending[key] += 1
-                else:
-                    pending[key] = 1
-                    stack.append(x)
-    return pending
 
 
 def _accumulate_into_leaf(leaf: Tensor, g: np.ndarray) -> None:
