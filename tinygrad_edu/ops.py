@@ -68,12 +68,28 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
+# numpy 2 (NEP 50) keeps float32 when a float32 array meets a Python number; numpy 1.x does too
+# for arrays, but promotes a 0-d float32 array (a loss, say) to float64. Under numpy 1.x the
+# binary ops hand it the Python number in the array's dtype instead.
+_PYTHON_NUMBERS_ARE_WEAK = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
+def _as_weak_numbers(a: Any, b: Any) -> tuple[Any, Any]:
+    if isinstance(b, (int, float)) and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return a, a.dtype.type(b)
+    if isinstance(a, (int, float)) and isinstance(b, np.ndarray) and b.dtype.kind == "f":
+        return b.dtype.type(a), b
+    return a, b
+
+
 # ------------------------------------------------------------------------- arithmetic
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         return np.add(a, b)
 
     @staticmethod
@@ -89,6 +105,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         return np.subtract(a, b)
 
     @staticmethod
@@ -104,6 +122,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.multiply(a, b)
 
@@ -120,6 +140,8 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
 
@@ -149,6 +171,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            x, exponent = _as_weak_numbers(x, exponent)
         ctx.save_for_backward(x)
         return np.power(x, exponent)
 
@@ -178,6 +202,8 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         a, b = np.asarray(a), np.asarray(b)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
@@ -256,6 +282,8 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if not _PYTHON_NUMBERS_ARE_WEAK:
+            a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
