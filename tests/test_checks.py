@@ -602,9 +602,9 @@ def test_fast_mode_passes_a_correct_backward_in_few_evaluations() -> None:
     report = check_gradients(lambda x: (x.exp() * weights).sum() + (x * x).mean(), x,
                              fast_mode=True)
     assert report.ok, report
-    assert report.evaluations == 8  # 4 directions, two evaluations each: no bisection needed
-    assert report.inputs[0].directional_checks == 4
-    assert "4 random directional derivatives" in report.verdict
+    assert report.evaluations == 4  # 2 directions, two evaluations each: no bisection needed
+    assert report.inputs[0].directional_checks == 2
+    assert "2 random directional derivatives" in report.verdict
 
 
 def test_fast_mode_catches_a_one_percent_error_in_one_of_30000_elements() -> None:
@@ -656,7 +656,7 @@ def test_fast_mode_passes_through_kinks_where_backward_takes_the_average() -> No
     values[[10, 500, 1999]] = 0.0
     x = Tensor(values, requires_grad=True, name="x")
     report = check_gradients(lambda x: (maximum(x, 0.0) * 3.0 + x.abs()).sum(), x, fast_mode=True)
-    assert report.ok and report.evaluations == 8
+    assert report.ok and report.evaluations == 4
 
 
 def test_fast_mode_catches_planted_bugs_in_small_inputs_too() -> None:
@@ -713,7 +713,7 @@ def test_fortran_ordered_input_in_fast_mode() -> None:
     x = Tensor(np.asfortranarray(np.random.default_rng(0).normal(size=(60, 50))),
                requires_grad=True, name="x")
     report = check_gradients(lambda x: (x.exp() * np.arange(50.0)).sum(), x, fast_mode=True)
-    assert report.ok and report.evaluations == 8
+    assert report.ok and report.evaluations == 4
     assert x.data.flags.f_contiguous  # the original keeps its layout
 
 

@@ -45,7 +45,7 @@ fast_mode: directional derivatives, then bisection
 --------------------------------------------------
 For a large input, 2·n evaluations of fn are too many. fast_mode projects the output on a
 random v (φ = vᵀ·output, so g = vᵀJ is one backward pass), splits the input's elements into
-`directions` blocks, and for each block B compares gᵀu with the centered difference of φ
+`directions` blocks (2 by default), and for each block B compares gᵀu with the centered difference of φ
 along a random direction u supported on B (two evaluations). The entries of u are random signs
 times magnitudes in [0.5, 1]: an error e in a single element moves gᵀu by at least e/2,
 whatever the size of the block. So the tolerance is the per-element one,
@@ -419,7 +419,7 @@ def gradcheck(
     raise_exception: bool = True,
     fast_mode: bool = False,
     samples: int | None = None,
-    directions: int = 4,
+    directions: int = 2,
     seed: int = 0,
     localize: bool = True,
     progress: bool | None = None,
@@ -476,7 +476,7 @@ def check_gradients(
     rtol: float = 1e-3,
     fast_mode: bool = False,
     samples: int | None = None,
-    directions: int = 4,
+    directions: int = 2,
     seed: int = 0,
     localize: bool = True,
     progress: bool | None = None,
