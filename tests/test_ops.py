@@ -167,6 +167,23 @@ def test_unary_op_forward_and_gradient(name: str, shape: tuple) -> None:
     check_grads(case.op, x)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_number_to_the_power_of_a_tensor(dtype: type) -> None:
+    x = Tensor(np.array([-1.0, 0.5, 2.0], dtype=dtype), requires_grad=True)
+    y = 3.0**x
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, 3.0 ** x.data.astype(np.float64), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, np.log(3.0) * 3.0 ** x.data.astype(np.float64), rtol=1e-6)
+    check_grads(lambda t: 2**t, np.array([0.3, -1.2]))
+
+
+@pytest.mark.parametrize("base", [0, -2.0, "2", True])
+def test_a_number_to_the_power_of_a_tensor_needs_a_positive_base(base: object) -> None:
+    with pytest.raises(TypeError, match="Pow: base \\*\\* tensor needs a positive"):
+        base ** Tensor([1.0, 2.0])  # type: ignore[operator]
+
+
 def test_pow_with_a_tensor_exponent_is_a_type_error() -> None:
     x, e = Tensor([1.0, 2.0], requires_grad=True), Tensor(2.0)
     with pytest.raises(TypeError, match="Pow.*exponent"):

@@ -46,6 +46,7 @@ __all__ = [
     "GetItem",
     "maximum",
     "pow",
+    "rpow",
 ]
 
 Axis = int | tuple[int, ...] | None
@@ -191,6 +192,17 @@ def pow(x: Tensor, exponent: Any) -> Tensor:  # noqa: A001  (mirrors Python's op
             f" of shape {np.shape(exponent.data if isinstance(exponent, Tensor) else exponent)}"
         )
     return Pow.apply(x, exponent=exponent)
+
+
+def rpow(base: Any, x: Tensor) -> Tensor:
+    """base ** x for a positive scalar base, as exp(x · ln base): its gradient comes from
+    Mul and Exp, so no new backward is needed."""
+    number = isinstance(base, (int, float, np.integer, np.floating)) and not isinstance(base, bool)
+    if not (number and base > 0):
+        raise TypeError(
+            f"Pow: base ** tensor needs a positive Python or numpy scalar base, got {base!r}"
+        )
+    return Exp.apply(Mul.apply(x, float(np.log(base))))
 
 
 # ------------------------------------------------------------------------- matmul

@@ -218,6 +218,9 @@ class Tensor:
     def __pow__(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
 
+    def __rpow__(self, base: Any) -> Tensor:
+        return _ops.rpow(base, self)
+
     def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
 
