@@ -180,7 +180,7 @@ _new_object = object.__new__
 
 
 class Context:
-    """The record of one op application: the node of the graph.
+    """The record of one op application: the node of the graph. `Function.apply` makes it.
 
     `forward` and `backward` receive it as `ctx`. Users call `save_for_backward(*arrays)` and
     read `saved_tensors`, `needs_input_grad`; they may also set their own attributes on it.
@@ -208,22 +208,6 @@ class Context:
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
     )
-
-    def __init__(
-        self,
-        fn: type[Function],
-        inputs: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        needs_input_grad: tuple[bool, ...],
-    ) -> None:
-        self.fn = fn
-        self.inputs = inputs
-        self.kwargs = kwargs
-        self.needs_input_grad = needs_input_grad
-        self.saved_tensors: Any = ()  # what forward saved: read it in backward
-        self.sequence_nr = next(_op_sequence)
-        self.created_at = mutation_clock[0]
-        self.trace: list[traceback.FrameSummary] | None = None
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""
@@ -281,7 +265,8 @@ class Function:
         """Run forward on the inputs' arrays; record the op when some input requires grad."""
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
-        # Context(...) and Tensor._from_op(...) written out: this is the hot path of every op.
+        # The node and the output Tensor are filled in here, with no constructor calls: this is
+        # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
         ctx = _new_object(Context)
         ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
         ctx.kwargs = kwargs or _NO_KWARGS

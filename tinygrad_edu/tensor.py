@@ -76,18 +76,6 @@ class Tensor:
         self.name = name
         self._retains_grad = False
 
-    @staticmethod
-    def _from_op(data: np.ndarray, node: Context | None) -> Tensor:
-        """The output of an op: no copy, no checks (the hot path)."""
-        t = _new_tensor(Tensor)
-        t.data = data
-        t.grad = None
-        t.requires_grad = node is not None
-        t._node = node
-        t.name = None
-        t._retains_grad = False
-        return t
-
     # ---------------------------------------------------------------- array-like properties
 
     @property
@@ -140,8 +128,11 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data, outside any graph."""
-        return Tensor._from_op(self.data, None)
+        """A tensor sharing this data (and so its version), outside any graph."""
+        t = _new_tensor(Tensor)
+        t.data, t.grad, t.requires_grad, t._node, t.name, t._retains_grad = (
+            self.data, None, False, None, None, False)
+        return t
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
