@@ -623,3 +623,43 @@ def test_boolean_mask_of_the_wrong_shape_is_an_index_error() -> None:
     t = _leaf_with_grad((5, 3))
     with unchanged(t), pytest.raises(IndexError, match="^GetItem:"):
         t[np.array([True, False])]
+
+
+# ------------------------------------------------------------------------- numbers and dtypes
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        lambda x: x * np.float64(2.0),
+        lambda x: x / np.sqrt(np.float64(4.0)),
+        lambda x: np.float64(2.0) - x,
+        lambda x: x ** np.float64(2.0),
+        lambda x: tg.maximum(x, np.float64(0.5)),
+        lambda x: x.sum() * 2.0,  # a 0-d float32 with a Python float (numpy 1.x promoted it)
+    ],
+    ids=["mul", "div", "rsub", "pow", "maximum", "0-d"],
+)
+def test_numbers_combine_in_the_tensors_dtype_as_in_torch(expression: Any) -> None:
+    x = Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
+    y = expression(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_arrays_still_combine_by_numpys_rules() -> None:
+    x = Tensor(np.ones(3, dtype=np.float32))
+    assert (x + np.ones(3)).dtype == np.float64
+
+
+def test_pow_zero_has_a_zero_gradient_at_zero_as_in_torch() -> None:
+    t = Tensor([0.0, 2.0], requires_grad=True)
+    (t**0).sum().backward()
+    np.testing.assert_array_equal(t.grad, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("shape", [(4,), (2,), (1, 2, 3)])
+def test_unbroadcast_refuses_a_shape_that_does_not_broadcast(shape: tuple) -> None:
+    with pytest.raises(ValueError, match=r"unbroadcast: a gradient of shape \(2, 3\)"):
+        tg.unbroadcast(np.ones((2, 3)), shape)

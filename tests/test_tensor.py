@@ -326,3 +326,9 @@ def test_in_place_ops_record_no_graph() -> None:
     w = Tensor([1.0, 2.0], requires_grad=True)
     w.sub_(Tensor([0.5, 0.5], requires_grad=True))
     assert w.is_leaf and w.grad_fn is None
+
+
+def test_float_and_int_of_a_one_element_tensor() -> None:
+    assert float(Tensor(2.5)) == 2.5 and int(Tensor([3.0])) == 3
+    with pytest.raises(ValueError, match="one-element"):
+        float(Tensor([1.0, 2.0]))

@@ -173,3 +173,28 @@ def test_broadcast_shape_variants() -> None:
         [(1, 4), (4,)], [(3, 1), (4,)], [(4,), (4,)], [(3, 4), (1,)], [(3, 4), ()],
     ]
     assert broadcast_shape_variants([(1,)]) == [[()]]
+
+
+class ReluWithoutMask(Function):
+    """relu whose backward forgets the mask: right for positive inputs only."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
+@pytest.mark.parametrize("shape", [(2,), (3,), (4,), (2, 3)])
+def test_every_drawn_input_has_both_signs(shape: tuple[int, ...]) -> None:
+    for seed in range(5):
+        (x,) = random_inputs([shape], seed=seed)
+        assert (x.data > 0).any() and (x.data < 0).any()
+
+
+@pytest.mark.parametrize("shape", [(3,), (4,)])
+def test_check_function_catches_a_backward_right_only_for_positive_inputs(shape: tuple) -> None:
+    with pytest.raises(GradcheckError, match="ReluWithoutMask"):
+        check_function(ReluWithoutMask, shapes=[shape])

@@ -626,3 +626,14 @@ def test_the_example_draws_both_pictures(tmp_path: Path) -> None:
     assert "gradcheck blames Square (input 0): relative error 0.333" in done.stdout
     for name in ("graph.png", "graph_culprit.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_render_graph_takes_the_format_from_the_extension(
+    tmp_path: Path, suffix: str, magic: bytes
+) -> None:
+    x = Tensor(np.ones(3), requires_grad=True, name="x")
+    target = tmp_path / f"graph{suffix}"
+    written = render_graph((x * 2.0).sum(), target)
+    assert written == str(target)
+    assert target.read_bytes().startswith(magic)

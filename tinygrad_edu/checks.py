@@ -534,6 +534,7 @@ class _Check:
                                if t.is_leaf and t.requires_grad and id(t) not in ours]
         self.evaluations = 0
         self.readout: np.ndarray | None = None  # None: every output element; else v, (m,)
+        self.analytic_scale = 1.0  # the upstream gradient of a scalar output (see _choose_readout)
 
     # -- calling fn
 
@@ -604,7 +605,7 @@ class _Check:
             analytic = [np.empty((len(cotangents), self.args[i].size)) for i in self.checked]
             for row, cotangent in enumerate(cotangents):
                 for jacobian, grad in zip(analytic, self.vjp(cotangent)):
-                    jacobian[row] = grad
+                    jacobian[row] = grad / self.analytic_scale
             report.backward_problems = self._backward_problems(cotangents, analytic)
         except Exception as error:  # a backward that raises is a wrong backward
             report.backward_error = error
@@ -633,11 +634,14 @@ class _Check:
         ))  # an empty output has an empty v: vᵀJ = 0, to be matched by finite differences
         if full:
             return list(np.eye(out_size)), "Jacobian"
-        # Fast mode weighs even a single output by a number other than 1 (exact in binary), so
-        # a backward that ignores its upstream gradient disagrees with finite differences.
-        v = _random_weights(self.rng, out_size) if out_size != 1 else np.array([-0.75])
-        self.readout = v
-        return [v], "vector-Jacobian product"
+        if out_size == 1:
+            # Fast mode runs backward with upstream gradient -0.75, not 1 (and divides the
+            # result by it, exactly: a power of two times 3), so a backward that ignores its
+            # upstream gradient disagrees with finite differences without extra passes.
+            self.analytic_scale = -0.75
+            return [np.array([-0.75])], "Jacobian"
+        self.readout = _random_weights(self.rng, out_size)
+        return [self.readout], "vector-Jacobian product"
 
     def _planned_evaluations(self) -> int:
         if self.settings["fast_mode"]:
@@ -807,7 +811,8 @@ class _Check:
         if suspects:
             note = (f"fast mode stopped after localizing {failures} disagreeing elements; "
                     "there may be more")
-        check = self._summarize(position, "fast", n, comparisons, note)
+        method = "fast" if self.readout is None else "fast; derivatives of vᵀ·output, v random"
+        check = self._summarize(position, method, n, comparisons, note)
         check.directional_checks = directional_checks
         return check
 

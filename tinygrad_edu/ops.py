@@ -56,29 +56,38 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` (the shape of a broadcast result) back to `shape` (the input's shape).
 
     Broadcasting (a) prepends axes to the shorter shape and (b) stretches size-1 axes; the
-    gradient of a stretched or prepended axis is the sum over it.
+    gradient of a stretched or prepended axis is the sum over it. Raises ValueError when
+    `grad`'s shape is not a broadcast of `shape` (a bug in the backward calling it).
     """
     if grad.shape == shape:
         return grad
+    summed = grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
+        summed = summed.sum(axis=tuple(range(extra)))
+    if extra >= 0:
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and summed.shape[i] != 1)
+        if stretched:
+            summed = summed.sum(axis=stretched, keepdims=True)
+    if summed.shape != shape:
+        raise ValueError(
+            f"unbroadcast: a gradient of shape {grad.shape} is not the shape of a broadcast "
+            f"of {shape}"
+        )
+    return summed
 
 
-# numpy 2 (NEP 50) keeps float32 when a float32 array meets a Python number; numpy 1.x does too
-# for arrays, but promotes a 0-d float32 array (a loss, say) to float64. Under numpy 1.x the
-# binary ops hand it the Python number in the array's dtype instead.
-_PYTHON_NUMBERS_ARE_WEAK = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+# A number (a Python or numpy scalar) combines with a floating array in the array's dtype, as in
+# PyTorch: float32 * 2.0 and float32 / np.sqrt(d) stay float32. numpy alone would promote the
+# second to float64 (a numpy float64 scalar is "strong"), and numpy 1.x even the first when the
+# array is 0-d (a loss, say). Arrays combine by numpy's rules.
+_NUMBER_TYPES = (int, float, np.number)
 
 
 def _as_weak_numbers(a: Any, b: Any) -> tuple[Any, Any]:
-    if isinstance(b, (int, float)) and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+    if isinstance(b, _NUMBER_TYPES) and isinstance(a, np.ndarray) and a.dtype.kind == "f":
         return a, a.dtype.type(b)
-    if isinstance(a, (int, float)) and isinstance(b, np.ndarray) and b.dtype.kind == "f":
+    if isinstance(a, _NUMBER_TYPES) and isinstance(b, np.ndarray) and b.dtype.kind == "f":
         return b.dtype.type(a), b
     return a, b
 
@@ -89,7 +98,7 @@ def _as_weak_numbers(a: Any, b: Any) -> tuple[Any, Any]:
 class Add(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         return np.add(a, b)
 
@@ -106,7 +115,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         return np.subtract(a, b)
 
@@ -123,7 +132,7 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.multiply(a, b)
@@ -141,7 +150,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.true_divide(a, b)
@@ -172,8 +181,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
-            x, exponent = _as_weak_numbers(x, exponent)
+        x, exponent = _as_weak_numbers(x, exponent)
         ctx.save_for_backward(x)
         return np.power(x, exponent)
 
@@ -181,6 +189,8 @@ class Pow(Function):
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         (x,) = ctx.saved_tensors
         exponent = ctx.kwargs["exponent"]
+        if exponent == 0:  # x ** 0 is constant; 0 * 0 ** -1 would be NaN at x = 0
+            return np.zeros_like(grad * x)
         return grad * exponent * np.power(x, exponent - 1)
 
 
@@ -214,7 +224,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         a, b = np.asarray(a), np.asarray(b)
         if a.ndim == 0 or b.ndim == 0:
@@ -294,7 +304,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if not _PYTHON_NUMBERS_ARE_WEAK:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)

@@ -57,7 +57,7 @@ def random_inputs(
     rng = np.random.default_rng(seed)
     # A random order of evenly spaced slots, each jittered within the middle of its slot.
     magnitudes = 0.5 + (rng.permutation(total) + rng.uniform(0.25, 0.75, size=total)) / total
-    signs = np.ones(total) if positive else rng.choice((-1.0, 1.0), size=total)
+    signs = np.ones(total) if positive else np.concatenate([_mixed_signs(rng, n) for n in sizes])
     values = np.split(magnitudes * signs, np.cumsum(sizes)[:-1])
     return [
         Tensor(v.reshape(shape), requires_grad=flag, name=_name(i))
@@ -166,3 +166,12 @@ def _describe_case(function: type[Function], shapes: list[Shape], kwargs: dict[s
 
 def _name(i: int) -> str:
     return chr(ord("a") + i) if i < 26 else f"x{i}"
+
+
+def _mixed_signs(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n signs in random order, as many -1 as +1 (one more of a random one when n is odd):
+    every input of two or more elements has both signs, so a backward that is only right for
+    positive (or negative) values cannot pass by luck of the draw."""
+    signs = np.where((np.arange(n) + rng.integers(2)) % 2 == 0, 1.0, -1.0)
+    rng.shuffle(signs)
+    return signs

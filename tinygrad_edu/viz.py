@@ -158,10 +158,11 @@ def draw_graph(
 def render_graph(
     root_or_digraph: Tensor | graphviz.Digraph,
     path: str | os.PathLike[str],
-    format: str = "svg",  # noqa: A002  (graphviz's own name for it)
+    format: str | None = None,  # noqa: A002  (graphviz's own name for it)
 ) -> str:
-    """Write a drawing to `path` (".svg", ".png", ".pdf"... is appended unless `path` ends
-    with it) and return the path written. A Tensor is drawn with `draw_graph` first.
+    """Write a drawing to `path` and return the path written. A Tensor is drawn with
+    `draw_graph` first. The format is `format`, else `path`'s extension (".svg", ".png",
+    ".pdf", ...), else SVG; an extension is appended when `path` lacks the format's.
 
     Raises RuntimeError saying what to install when Graphviz's `dot` is missing.
     """
@@ -175,7 +176,9 @@ def render_graph(
             f"got {type(root_or_digraph).__name__}"
         )
     path = os.fspath(path)
-    if not path.endswith("." + format):
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    format = format or extension or "svg"  # noqa: A001
+    if extension != format:
         path = f"{path}.{format}"
     try:
         image = digraph.pipe(format=format)
