@@ -95,12 +95,27 @@ def _as_weak_numbers(a: Any, b: Any) -> tuple[Any, Any]:
 # ------------------------------------------------------------------------- arithmetic
 
 
-class Add(Function):
+class _Elementwise(Function):
+    """A binary numpy ufunc, broadcasting (Add, Sub, Mul, Div, Maximum share this forward).
+
+    A number operand combines in the array's dtype (see `_as_weak_numbers`). Subclasses name
+    the ufunc and whether their backward needs the operands."""
+
+    ufunc: Any = None
+    saves_operands = False
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
         if type(a) is not np.ndarray or type(b) is not np.ndarray:
             a, b = _as_weak_numbers(a, b)
-        return np.add(a, b)
+        op = ctx.fn
+        if op.saves_operands:
+            ctx.save_for_backward(a, b)
+        return op.ufunc(a, b)
+
+
+class Add(_Elementwise):
+    ufunc = np.add
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
@@ -112,12 +127,8 @@ class Add(Function):
         )
 
 
-class Sub(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if type(a) is not np.ndarray or type(b) is not np.ndarray:
-            a, b = _as_weak_numbers(a, b)
-        return np.subtract(a, b)
+class Sub(_Elementwise):
+    ufunc = np.subtract
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
@@ -129,13 +140,9 @@ class Sub(Function):
         )
 
 
-class Mul(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if type(a) is not np.ndarray or type(b) is not np.ndarray:
-            a, b = _as_weak_numbers(a, b)
-        ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+class Mul(_Elementwise):
+    ufunc = np.multiply
+    saves_operands = True
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
@@ -147,13 +154,9 @@ class Mul(Function):
         )
 
 
-class Div(Function):
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if type(a) is not np.ndarray or type(b) is not np.ndarray:
-            a, b = _as_weak_numbers(a, b)
-        ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+class Div(_Elementwise):
+    ufunc = np.true_divide
+    saves_operands = True
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
@@ -190,7 +193,7 @@ class Pow(Function):
         (x,) = ctx.saved_tensors
         exponent = ctx.kwargs["exponent"]
         if exponent == 0:  # x ** 0 is constant; 0 * 0 ** -1 would be NaN at x = 0
-            return np.zeros_like(grad * x)
+            return np.zeros_like(x, dtype=grad.dtype)
         return grad * exponent * np.power(x, exponent - 1)
 
 
@@ -224,8 +227,6 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if type(a) is not np.ndarray or type(b) is not np.ndarray:
-            a, b = _as_weak_numbers(a, b)
         a, b = np.asarray(a), np.asarray(b)
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(f"operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
@@ -299,15 +300,11 @@ class Abs(Function):
         return grad * np.sign(x)
 
 
-class Maximum(Function):
+class Maximum(_Elementwise):
     """Elementwise maximum with broadcasting; at a == b each input gets half the gradient."""
 
-    @staticmethod
-    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
-        if type(a) is not np.ndarray or type(b) is not np.ndarray:
-            a, b = _as_weak_numbers(a, b)
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+    ufunc = np.maximum
+    saves_operands = True
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[Any, Any]:
