@@ -63,6 +63,7 @@ forward pass and two backward passes, whatever n.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -176,7 +177,6 @@ class Culprit:
 class GradcheckReport:
     """Everything one gradcheck found; `str(report)` is the failure message."""
 
-    ok: bool
     inputs: list[InputCheck]
     culprits: list[Culprit]
     output: Tensor | None  # fn at the unperturbed inputs; the culprits' nodes are in its graph
@@ -186,6 +186,12 @@ class GradcheckReport:
     evaluations: int = 0  # calls of fn made for finite differences
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # warnings about the check itself
+
+    @property
+    def ok(self) -> bool:
+        """Every input agrees with finite differences and backward behaved (linear, repeatable,
+        no error)."""
+        return not self.backward_problems and all(c.ok for c in self.inputs)
 
     @property
     def kinks(self) -> list[Mismatch]:
@@ -259,8 +265,6 @@ def numerical_gradient(
     with no_grad(), _Progress(array.size * len(signs), label="numerical_gradient") as progress:
         base = evaluate() if method == "forward" else 0.0
         values, steps = _sweep(evaluate, array, np.arange(array.size), eps, signs, progress)
-    if array.size == 0:
-        return np.zeros(array.shape)
     if method == "forward":
         gradient = (values[0] - base) / steps[0]
     else:
@@ -580,7 +584,7 @@ class _Check:
         for i in self.checked:
             if id(self.originals[i]) in used:
                 raise ValueError(
-                    f"gradcheck: fn used {_input_label(i, self.originals[i].name)} from its "
+                    f"gradcheck: fn used {self._label(i)} from its "
                     "enclosing scope instead of the argument it was passed. gradcheck calls fn "
                     "with float64 copies of the inputs, so that yours stay untouched: compute "
                     "with fn's arguments."
@@ -591,7 +595,7 @@ class _Check:
     def run(self) -> GradcheckReport:
         settings = self.settings
         out_size = self.output.size
-        report = GradcheckReport(ok=False, inputs=[], culprits=[], output=self.output,
+        report = GradcheckReport(inputs=[], culprits=[], output=self.output,
                                  verdict="", settings=settings)
         if self.output.dtype != np.float64:
             report.notes.append(
@@ -621,7 +625,6 @@ class _Check:
                     report.inputs.append(
                         self._elementwise_input(position, jacobian, method, progress))
         report.evaluations = self.evaluations
-        report.ok = not report.backward_problems and all(c.ok for c in report.inputs)
         return report
 
     def _choose_readout(self, out_size: int) -> tuple[list[np.ndarray], str]:
@@ -938,24 +941,17 @@ def _localize(output: Tensor, settings: dict[str, Any]) -> list[Culprit]:
             continue
         size = sum(x.size for x, needs in zip(node.inputs, node.needs_input_grad) if needs)
         fast = settings["fast_mode"] or size > _FULL_NODE_CHECK_LIMIT
-        report = check_gradients(_replay(node), node.inputs, localize=False, fast_mode=fast,
+        report = check_gradients(functools.partial(node.fn.apply, **node.kwargs), node.inputs, localize=False, fast_mode=fast,
                                  **options)
         culprits += _culprits_of(node, report)
     return culprits
-
-
-def _replay(node: Context) -> Callable[..., Tensor]:
-    def op(*inputs: Any) -> Tensor:
-        return node.fn.apply(*inputs, **node.kwargs)
-
-    return op
 
 
 def _culprits_of(node: Context, report: GradcheckReport) -> list[Culprit]:
     op = node.name
     if report.backward_error is not None:
         error = report.backward_error
-        position = _input_blamed(report.output)
+        position = getattr(error, "input_index", None)  # set by the engine's gradient check
         if position is None:
             message = f"backward of {op} raised {type(error).__name__}: {error}"
         else:
@@ -973,22 +969,6 @@ def _culprits_of(node: Context, report: GradcheckReport) -> list[Culprit]:
         for p in report.backward_problems
     ]
     return culprits
-
-
-def _input_blamed(output: Tensor) -> int | None:
-    """Which input a raising backward of output's op got wrong: the first whose returned
-    gradient has the wrong shape (None if backward itself raises)."""
-    node = output.grad_fn
-    try:
-        returned = node.fn.backward(node, np.ones(output.shape, dtype=output.dtype))
-    except Exception:
-        return None
-    if not isinstance(returned, (tuple, list)):
-        returned = (returned,)
-    for i, (x, needs, g) in enumerate(zip(node.inputs, node.needs_input_grad, returned)):
-        if needs and g is not None and np.shape(g) != x.shape:
-            return i
-    return None
 
 
 # ----------------------------------------------------------------------------- helpers

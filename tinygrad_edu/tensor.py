@@ -481,19 +481,23 @@ def _checked_gradient(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any,
     """A gradient returned for input x as an array of x's shape, or an error naming the op."""
     returned = gx
     gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
+    error: Exception | None = None
     if gx.dtype.kind not in "fciub":
         i = _input_position(node, x, returned, input_grads)
-        raise TypeError(
+        error = TypeError(
             f"backward of {node.name} returned a gradient of dtype {gx.dtype} for input {i}"
             f"{_named(x.name)}; gradients must be numeric arrays"
         )
-    if gx.shape != x.data.shape:
+    elif gx.shape != x.data.shape:
         i = _input_position(node, x, returned, input_grads)
         hint = " (sum the broadcast axes back with ops.unbroadcast)" if gx.ndim >= x.ndim else ""
-        raise ValueError(
+        error = ValueError(
             f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
             f"{_named(x.name)}, whose shape is {x.data.shape}{hint}"
         )
+    if error is not None:
+        error.input_index = i  # type: ignore[attr-defined]  (for programs, e.g. gradcheck)
+        raise error
     return gx
 
 

@@ -15,6 +15,8 @@ failure raises `GradcheckError`, an AssertionError, whose message says which cas
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Sequence
 
 import numpy as np
@@ -120,17 +122,16 @@ def check_function(
         cases += [(variant, [True] * len(base))
                   for variant in _accepted_variants(function, base, kwargs, seed, positive)]
 
-    def op(*inputs: Tensor) -> Tensor:
-        return function.apply(*inputs, **kwargs)
-
+    op = functools.partial(function.apply, **kwargs)
     reports = []
     for case_shapes, flags in cases:
         inputs = random_inputs(case_shapes, seed=seed, positive=positive, requires_grad=flags)
         report = check_gradients(op, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode,
                                  seed=seed)
         if not report.ok:
-            raise GradcheckError(report,
-                                 context=_describe_case(function, case_shapes, kwargs, flags))
+            raise GradcheckError(
+                report, context=_describe_case(function, case_shapes, kwargs, flags)
+            ) from report.backward_error
         reports.append(report)
     return reports
 
