@@ -85,7 +85,7 @@ class SoftmaxCrossEntropy(Function):
         labels = ctx.kwargs["labels"]
         dscores = probs.copy()  # probs stays intact for a retain_graph second backward
         dscores[np.arange(len(labels)), labels] -= 1
-        dscores *= _per_example(grad, ctx.kwargs.get("reduction", "mean"), len(labels))
+        dscores *= _per_example(ctx, grad)
         return dscores
 
 
@@ -116,7 +116,7 @@ class MulticlassHinge(Function):
         # Strictly positive: a term exactly at 0 (a tie) gets subgradient 0.
         dscores = (margins > 0).astype(margins.dtype)
         dscores[np.arange(len(labels)), labels] -= dscores.sum(axis=1)  # that entry was 0
-        dscores *= _per_example(grad, ctx.kwargs.get("reduction", "mean"), len(labels))
+        dscores *= _per_example(ctx, grad)
         return dscores
 
 
@@ -128,11 +128,12 @@ def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     return np.asarray(total / len(losses) if reduction == "mean" else total)
 
 
-def _per_example(grad: np.ndarray, reduction: str, n: int) -> np.ndarray:
+def _per_example(ctx: Context, grad: np.ndarray) -> np.ndarray:
     """The upstream gradient of each example's loss, shaped (N, 1) or scalar to scale rows."""
+    reduction = ctx.kwargs.get("reduction", "mean")
     if reduction == "none":
         return grad[:, np.newaxis]
-    return grad / n if reduction == "mean" else grad
+    return grad / len(ctx.kwargs["labels"]) if reduction == "mean" else grad
 
 
 def _checked_inputs(name: str, scores: Any, y: Any, reduction: str) -> tuple[Any, np.ndarray]:

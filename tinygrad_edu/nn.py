@@ -43,17 +43,26 @@ class LinearClassifier:
                 )
             if value < 1:
                 raise ValueError(f"LinearClassifier: {name} must be >= 1, got {value}")
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise TypeError(
-                f"LinearClassifier: dtype must be a floating-point type, got {self.dtype}"
-            )
-        self.in_features = int(in_features)
-        self.num_classes = int(num_classes)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"LinearClassifier: dtype must be a floating-point type, got {dtype}")
         rng = np.random.default_rng(seed)
-        weights = init_scale * rng.standard_normal((self.in_features, self.num_classes))
-        self.W = Tensor(weights, requires_grad=True, name="W", dtype=self.dtype)
-        self.b = Tensor(np.zeros(self.num_classes), requires_grad=True, name="b", dtype=self.dtype)
+        weights = init_scale * rng.standard_normal((int(in_features), int(num_classes)))
+        self.W = Tensor(weights, requires_grad=True, name="W", dtype=dtype)
+        self.b = Tensor(np.zeros(int(num_classes), dtype=dtype), requires_grad=True, name="b")
+
+    # Read off the parameters, so they can never disagree with them.
+    @property
+    def in_features(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def num_classes(self) -> int:
+        return self.W.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.W.dtype
 
     def __call__(self, X: Any) -> Tensor:
         """Class scores: (N, in_features) -> (N, num_classes) Tensor."""

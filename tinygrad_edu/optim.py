@@ -11,9 +11,12 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 import numpy as np
 
 from .function import no_grad
-from .tensor import Tensor
+from .tensor import Tensor, _named
 
 __all__ = ["SGD", "random_search", "RandomSearchResult"]
+
+
+_STATE_KEYS = ("lr", "momentum", "decay", "steps", "velocities")  # what state_dict holds
 
 
 class SGD:
@@ -87,21 +90,15 @@ class SGD:
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to None (gradients otherwise add up across backwards)."""
         for p in self.params:
-            p.grad = None
+            p.zero_grad()
 
     def state_dict(self) -> dict[str, Any]:
         """A deep copy of the state: hyperparameters, the step count and the velocities."""
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "decay": self.decay,
-            "steps": self.steps,
-            "velocities": copy.deepcopy(self.velocities),
-        }
+        return copy.deepcopy({key: getattr(self, key) for key in _STATE_KEYS})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a `state_dict()` (deep-copied). Checked in full before anything changes."""
-        missing = {"lr", "momentum", "decay", "steps", "velocities"} - set(state)
+        missing = set(_STATE_KEYS) - set(state)
         if missing:
             raise ValueError(f"SGD.load_state_dict: the state lacks {sorted(missing)}")
         hyperparameters = _checked_hyperparameters(state["lr"], state["momentum"], state["decay"])
@@ -118,7 +115,7 @@ class SGD:
             if v is not None and np.shape(v) != p.shape:
                 raise ValueError(
                     f"SGD.load_state_dict: velocity {i} has shape {np.shape(v)}, but parameter "
-                    f"{i}{_named(p)} has shape {p.shape}"
+                    f"{i}{_named(p.name)} has shape {p.shape}"
                 )
         self.lr, self.momentum, self.decay = hyperparameters
         self.steps = int(steps)
@@ -136,13 +133,13 @@ class SGD:
                 continue
             if grad.shape != p.shape:
                 raise ValueError(
-                    f"SGD.step: parameter {i}{_named(p)} has shape {p.shape} but its gradient "
-                    f"has shape {grad.shape}; no parameter was changed"
+                    f"SGD.step: parameter {i}{_named(p.name)} has shape {p.shape} but its "
+                    f"gradient has shape {grad.shape}; no parameter was changed"
                 )
             if not np.isfinite(grad).all():
                 bad = "NaN" if np.isnan(grad).any() else "inf"
                 raise ValueError(
-                    f"SGD.step: the gradient of parameter {i}{_named(p)} (shape {p.shape}) "
+                    f"SGD.step: the gradient of parameter {i}{_named(p.name)} (shape {p.shape}) "
                     f"contains {bad}; no parameter was changed"
                 )
             gradients.append((i, grad))
@@ -153,10 +150,6 @@ class SGD:
             f"SGD({len(self.params)} parameters, lr={self.lr}, momentum={self.momentum}, "
             f"decay={self.decay}, steps={self.steps})"
         )
-
-
-def _named(p: Tensor) -> str:
-    return f" {p.name!r}" if p.name else ""
 
 
 def _checked_params(params: Iterable[Tensor]) -> list[Tensor]:
@@ -173,16 +166,18 @@ def _checked_params(params: Iterable[Tensor]) -> list[Tensor]:
             raise TypeError(f"SGD: parameter {i} has type {type(p).__name__}, not Tensor")
         if not p.requires_grad:
             raise TypeError(
-                f"SGD: parameter {i}{_named(p)} (shape {p.shape}) does not require grad; "
+                f"SGD: parameter {i}{_named(p.name)} (shape {p.shape}) does not require grad; "
                 "create it with requires_grad=True"
             )
         if not p.is_leaf:
             raise TypeError(
-                f"SGD: parameter {i}{_named(p)} (shape {p.shape}) is the output of "
+                f"SGD: parameter {i}{_named(p.name)} (shape {p.shape}) is the output of "
                 f"{p.grad_fn.name}, not a leaf; optimize the leaf tensors it was computed from"
             )
         if id(p) in seen:
-            raise ValueError(f"SGD: parameter {i}{_named(p)} appears more than once in params")
+            raise ValueError(
+                f"SGD: parameter {i}{_named(p.name)} appears more than once in params"
+            )
         seen.add(id(p))
     return params
 
