@@ -225,8 +225,6 @@ class Context:
 
     def parents(self) -> list[Tensor]:
         """The Tensor inputs of this op, in argument order."""
-        from .tensor import Tensor
-
         return [a for a in self.inputs if isinstance(a, Tensor)]
 
     def creation_site(self) -> str:

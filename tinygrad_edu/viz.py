@@ -694,11 +694,12 @@ class _View:
         self.notes: list[str] = []
         total = self._count_drawable()
         limit = max_nodes - 1 if max_nodes is not None and total > max_nodes else total
-        starts = [self._tensor(recorded.root)]  # and highlighted ops, which a cap must keep:
+        self.root_name = self._tensor(recorded.root)
+        starts = [self.root_name]  # and highlighted ops, which a cap must keep:
         starts += [self._op(recorded.output[key]._node) for key in marks.ops]
         kept, inputs = _walk_inputs(starts, self._inputs, limit)
-        self.edges = self._edges(kept, inputs)
         self.order = sorted(kept, key=self.position.__getitem__)
+        self.edges = self._edges(self.order, kept, inputs)
         if len(kept) < total:
             self.notes.append(self._cut(kept, total, max_nodes))
             self.order.append(self.OMITTED)
@@ -752,10 +753,13 @@ class _View:
             drawn.append((tail, "culprit" if i in blamed else "data"))
         return drawn
 
-    def _edges(self, kept: set[str], inputs: dict[str, list[tuple[str, str]]]) -> list[_Edge]:
+    def _edges(
+        self, order: list[str], kept: set[str], inputs: dict[str, list[tuple[str, str]]]
+    ) -> list[_Edge]:
+        """The drawn edges, head by head in drawing order (`order` lists `kept`)."""
         edges: list[_Edge] = []
         seen_group_edges: set[tuple[str, str]] = set()
-        for head in sorted(kept, key=self.position.__getitem__):
+        for head in order:
             cut = False
             for tail, style in inputs[head]:
                 if tail not in kept:
@@ -960,11 +964,10 @@ def _emit(
         node_attr=NODE_ATTRS,
         edge_attr=EDGE_ATTRS,
     )
-    root_name = f"t{id(view.recorded.root)}"
     for name in view.order:
         kind, obj = view.items[name]
         lines, overlays = _node_look(kind, obj, marks, show_grad, show_values, view.recorded)
-        if name == root_name:
+        if name == view.root_name:
             overlays.append("root")
         digraph.node(name, _html(lines), **_style(kind, overlays))
     for edge in view.edges:
