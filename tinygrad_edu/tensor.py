@@ -9,7 +9,7 @@ and sums the results into the leaves' `.grad`.
 from __future__ import annotations
 
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -343,9 +343,20 @@ class Tensor:
 
     def draw(self, **options: Any) -> graphviz.Digraph:
         """Shortcut for `tinygrad_edu.draw_graph(self, **options)`."""
-        from .viz import draw_graph
+        if _drawer is None:
+            raise RuntimeError("draw: no drawer is registered (import tinygrad_edu.viz)")
+        return _drawer(self, **options)
 
-        return draw_graph(self, **options)
+
+# The drawing layer registers its draw_graph here (tinygrad_edu.viz does it on import), so that
+# `loss.draw()` works while the engine imports nothing from the drawing layer.
+_drawer: Callable[..., Any] | None = None
+
+
+def register_drawer(draw: Callable[..., Any]) -> None:
+    """Make `Tensor.draw(**options)` call `draw(tensor, **options)`."""
+    global _drawer
+    _drawer = draw
 
 
 _new_tensor = object.__new__

@@ -1021,3 +1021,8 @@ def _add_legend(digraph: graphviz.Digraph) -> None:
         '<tr><td colspan="2"><b>legend</b></td></tr>' + "".join(rows) + "</table>>"
     )
     digraph.node("legend", table, shape="box", style="dashed", color="#bbbbbb", fontsize="9")
+
+
+from .tensor import register_drawer  # noqa: E402
+
+register_drawer(draw_graph)

@@ -1,0 +1,33 @@
+"""The library's typed errors. Each subclasses the built-in error users already catch
+(`ValueError`, `TypeError`, `RuntimeError`), so `except ValueError:` keeps working, while
+programs (gradcheck, the drawer) read the details from fields instead of parsing messages."""
+
+from __future__ import annotations
+
+__all__ = ["BadGradient", "GradientShapeError", "GradientTypeError", "LockedArrayError"]
+
+
+class BadGradient(Exception):
+    """A backward returned an unusable gradient for one of its inputs.
+
+    op_name      the Function's class name
+    input_index  the position of the input (among forward's positional arguments)
+    """
+
+    def __init__(self, message: str, op_name: str, input_index: int) -> None:
+        super().__init__(message)
+        self.op_name = op_name
+        self.input_index = input_index
+
+
+class GradientShapeError(BadGradient, ValueError):
+    """The gradient's shape differs from its input's shape."""
+
+
+class GradientTypeError(BadGradient, TypeError):
+    """The gradient is not numeric (strings, objects, complex numbers)."""
+
+
+class LockedArrayError(ValueError):
+    """An array saved by a live graph was about to be written in place (see README, Safety
+    nets). A ValueError, as numpy's own "assignment destination is read-only"."""
