@@ -313,7 +313,7 @@ def test_wrong_gradient_through_a_non_scalar_output() -> None:
 def test_large_outputs_are_checked_through_a_vector_jacobian_product(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(checks, "JACOBIAN_LIMIT", 10)
+    monkeypatch.setattr(checks.modes, "JACOBIAN_LIMIT", 10)
     a, b = randn(3, 4, seed=1, name="a"), randn(4, seed=2, name="b")
     assert check_gradients(lambda a, b: a * b, (a, b)).inputs[0].method == "vector-Jacobian product"
     report = failure(lambda a, b: ScaledMul.apply(a, b), (a, b)).report

@@ -1,0 +1,128 @@
+"""The public entry points of gradient checking: `gradcheck` and `check_gradients`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..tensor import Tensor
+from .culprits import localize
+from .procedure import as_input_tuple, examine, prepare
+from .report import GradcheckError, GradcheckReport, verdict
+from .settings import GradcheckSettings
+
+__all__ = ["gradcheck", "check_gradients", "run_gradcheck"]
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Any],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    samples: int | None = None,
+    directions: int = 2,
+    seed: int = 0,
+    localize: bool = True,
+    progress: bool | None = None,
+) -> bool:
+    """Check fn's backward against centered finite differences, for every input that requires
+    grad. True if they agree; otherwise raises `GradcheckError` (whose `.report` is a
+    `GradcheckReport`), or returns False with raise_exception=False.
+
+    fn          takes the entries of `inputs` as positional arguments and returns a Tensor of
+                any shape. It is called on float64 copies of the Tensors (float32 ones too:
+                float32 finite differences are too coarse to judge a gradient), so the
+                originals, their `.grad` and `.version` are never changed, also when fn raises.
+                fn must use its arguments, not the original tensors from its enclosing scope
+                (that raises ValueError). Tensors fn closes over (parameters) get their `.grad`
+                back as it was.
+    inputs      a Tensor, or a tuple of Tensors and constants (passed as they are).
+    eps         the finite-difference step.
+    atol, rtol  a derivative passes when |analytic - numerical| <= atol + rtol·|numerical|.
+    fast_mode   random directional derivatives instead of one evaluation pair per element:
+                O(directions) evaluations per input (see `tinygrad_edu.checks.fast`).
+    samples     check only this many randomly chosen elements of each input (cs231n's
+                grad_check_sparse); 2·samples evaluations per input.
+    directions  fast mode: into how many blocks of consecutive elements each input is split,
+                each checked along its own random direction.
+    seed        seeds the random choices (samples, directions, projections).
+    localize    on failure, re-check every op of the graph to name the culprit.
+    progress    None: a progress bar on stderr for long checks when it is a terminal;
+                True: always; False: never.
+
+    A kink (a derivative on a non-differentiable point such as relu at 0) is reported in
+    `report.kinks`, never a failure. fn returning something other than a Tensor: TypeError.
+
+        >>> x = Tensor(np.random.randn(3, 4), requires_grad=True, name="x")
+        >>> gradcheck(lambda x: (x.exp() * x).sum(), x)
+        True
+    """
+    report = check_gradients(
+        fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
+        directions=directions, seed=seed, localize=localize, progress=progress,
+    )
+    if report.ok:
+        return True
+    if raise_exception:
+        raise GradcheckError(report) from report.backward_error
+    return False
+
+
+def check_gradients(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Any],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    fast_mode: bool = False,
+    samples: int | None = None,
+    directions: int = 2,
+    seed: int = 0,
+    localize: bool = True,
+    progress: bool | None = None,
+) -> GradcheckReport:
+    """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments)."""
+    settings = GradcheckSettings.of(
+        eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
+        directions=directions, seed=seed, localize=localize, progress=progress)
+    return run_gradcheck(fn, inputs, settings)
+
+
+def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
+                  settings: GradcheckSettings) -> GradcheckReport:
+    """The check with validated settings: findings, then culprits, then the report."""
+    subject = prepare(fn, as_input_tuple(inputs))
+    with _grads_kept(subject.outside_leaves):
+        findings = examine(subject, settings)
+        culprits = []
+        if not findings.ok and settings.localize and subject.output.requires_grad:
+            culprits = localize(subject.output, settings)
+    for copy in subject.args:  # what the check's passes left there would mislead a drawing
+        if isinstance(copy, Tensor):
+            copy.grad = None
+    return GradcheckReport(
+        inputs=findings.inputs, culprits=culprits, output=subject.output,
+        verdict=verdict(findings.inputs, culprits, findings.backward_problems, subject.output,
+                        settings.localize),
+        backward_problems=findings.backward_problems, backward_error=findings.backward_error,
+        evaluations=findings.evaluations, settings=settings, notes=findings.notes,
+    )
+
+
+@contextlib.contextmanager
+def _grads_kept(tensors: list[Tensor]) -> Iterator[None]:
+    """Put back the .grad of these tensors (values and array objects) on exit."""
+    saved = [(t, t.grad, None if t.grad is None else t.grad.copy()) for t in tensors]
+    try:
+        yield
+    finally:
+        for t, array, values in saved:
+            if array is not None:
+                array[...] = values
+            t.grad = array

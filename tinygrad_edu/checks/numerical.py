@@ -1,0 +1,244 @@
+"""Finite differences: the lecture's `numerical_gradient`, and `evaluate_steps`, the one place
+where a function is evaluated at perturbed points (gradcheck's numerical side goes through it
+too, so that a parallel evaluator can take its place).
+
+Why finite differences work, and how well
+-----------------------------------------
+A derivative is the limit of a difference quotient, so it can be estimated from values of f
+alone. Taylor's theorem tells how good the estimate is for a step h:
+
+    f(x + h) = f(x) + h f'(x) + h²/2 f''(x) + h³/6 f'''(x) + ...
+
+    forward   (f(x+h) - f(x)) / h        = f'(x) + h/2 f''(x)  + ...   error O(h)
+    centered  (f(x+h) - f(x-h)) / (2h)   = f'(x) + h²/6 f'''(x) + ...  error O(h²)
+
+(the even powers cancel in the centered quotient). For f(θ) = θ³ at θ = 1 and h = 0.01 the
+forward quotient is 3.0301 and the centered one 3.0001; the derivative is 3. A smaller h is
+not always better: f is computed with a relative rounding error of about ε (2.2e-16 in float64,
+1.2e-7 in float32) and the quotient divides it by h, adding ~ε·|f|/h. The total error is
+smallest near h ≈ 1e-5 for the centered quotient in float64; in float32 no step gives much more
+than three correct digits. So gradcheck always differentiates float64 copies of the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..function import no_grad
+from ..tensor import Tensor
+from .progress import Progress
+
+__all__ = ["numerical_gradient", "numerical_gradient_array", "evaluate_steps", "METHODS"]
+
+METHODS = ("central", "forward")
+
+# What `evaluate_steps` calls: the function at the (perturbed) arguments, as a flat float array.
+Readout = Callable[[Sequence[Any]], np.ndarray]
+
+
+def numerical_gradient(
+    f: Callable[[Any], Any],
+    x: np.ndarray | Tensor,
+    eps: float = 1e-5,
+    method: str = "central",
+    *,
+    grad_output: np.ndarray | None = None,
+) -> np.ndarray:
+    """The gradient of f at x by finite differences, one element of x at a time.
+
+    f            called as f(x); returns a number (a float, a one-element array or Tensor).
+                 With `grad_output`, f may return an array or Tensor of any shape, and the
+                 result is the gradient of sum(f(x) * grad_output): the vector-Jacobian
+                 product a backward pass computes for that upstream gradient.
+    x            a floating-point ndarray, or a Tensor (its `.data` is perturbed and f is
+                 called with the Tensor). It is changed in place, one element at a time, and
+                 each element is put back bit-for-bit, also when f raises.
+    eps          the step h.
+    method       "central": (f(x+h) - f(x-h)) / 2h, error O(h²), two calls per element;
+                 "forward": (f(x+h) - f(x)) / h, error O(h), one call per element (+1).
+                 By Taylor, f(x±h) = f ± h f' + h²/2 f'' ± h³/6 f''' + ..., so the forward
+                 quotient is f' + h/2 f'' + ... while in the centered one the h² terms cancel,
+                 leaving f' + h²/6 f''' + .... For f(θ) = θ³ at θ = 1, h = 0.01:
+                 forward 3.0301 (error 3h + h²), centered 3.0001 (error h²).
+
+    The step actually taken is (x + h) - x as rounded in x's dtype, which removes the error
+    of h not being representable next to x. f runs under no_grad. Returns a float64 array of
+    x's shape.
+    """
+    _check_method(method)
+    _check_positive("numerical_gradient", "eps", eps)
+    array = x.data if isinstance(x, Tensor) else x
+    _check_perturbable(array)
+    if grad_output is not None:
+        grad_output = np.asarray(
+            grad_output.data if isinstance(grad_output, Tensor) else grad_output)
+    readout = _NumberReadout(f, grad_output)
+
+    steps = (eps,) if method == "forward" else (eps, -eps)
+    with no_grad(), Progress(array.size * len(steps), label="numerical_gradient") as progress:
+        base = readout((x,))[0] if method == "forward" else 0.0
+        values, taken = evaluate_steps(readout, (x,), 0, np.arange(array.size), steps,
+                                       progress=progress)
+    if method == "forward":
+        gradient = (values[0, :, 0] - base) / taken[0]
+    else:
+        gradient = (values[0, :, 0] - values[1, :, 0]) / (taken[0] - taken[1])
+    return gradient.reshape(array.shape)
+
+
+def numerical_gradient_array(
+    f: Callable[[Any], Any],
+    x: np.ndarray | Tensor,
+    grad_output: np.ndarray,
+    eps: float = 1e-5,
+    method: str = "central",
+) -> np.ndarray:
+    """cs231n's eval_numerical_gradient_array: the gradient of sum(f(x) * grad_output), for
+    an f returning an array or Tensor. Same as `numerical_gradient(..., grad_output=...)`."""
+    return numerical_gradient(f, x, eps, method, grad_output=grad_output)
+
+
+def evaluate_steps(
+    readout: Readout,
+    args: Sequence[Any],
+    position: int,
+    indices: np.ndarray,
+    steps: Sequence[float] | np.ndarray,
+    *,
+    jointly: bool = False,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """readout(args) with elements of args[position] (an ndarray, or a Tensor's .data) moved.
+
+    indices   flat indices into that array (C order of its flattened view)
+    steps     jointly=False: scalars s; for each index j and each s, x.flat[j] alone is moved
+              by s. Returns values (len(steps), len(indices), m) and the steps actually taken
+              (as rounded in x's dtype), (len(steps), len(indices)).
+              jointly=True: rows s of shape (len(indices),); all the indices move together,
+              x.flat[indices] += steps[s]. Returns values (len(steps), m) and the
+              displacements actually taken, (len(steps), len(indices)).
+
+    m is the length of what readout returns. Every element is restored bit-for-bit before the
+    next move, and in any case before this returns or raises. The caller decides the grad mode.
+    This is the numerical side's only loop over evaluations: a parallel evaluator replaces it.
+    """
+    target = args[position]
+    x = target.data if isinstance(target, Tensor) else target
+    if jointly:
+        return _joint_moves(readout, args, x, indices, np.asarray(steps, dtype=np.float64),
+                            progress)
+    flat = x.flat
+    taken = np.empty((len(steps), len(indices)))
+    values: np.ndarray | None = None
+    for row, j in enumerate(indices):
+        original = flat[j]
+        try:
+            for s, step in enumerate(steps):
+                flat[j] = original + step
+                taken[s, row] = flat[j] - original
+                value = readout(args)
+                if values is None:
+                    values = np.empty((len(steps), len(indices), value.size))
+                values[s, row] = value
+        finally:
+            flat[j] = original
+        if progress is not None:
+            progress.advance(len(steps))
+    if values is None:
+        values = np.empty((len(steps), 0, 0))
+    return values, taken
+
+
+def _joint_moves(readout: Readout, args: Sequence[Any], x: np.ndarray, indices: np.ndarray,
+                 steps: np.ndarray, progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+    """evaluate_steps(jointly=True) for a contiguous range of indices of a C-ordered x (a view
+    of the block, written in place) or any indices (fancy indexing)."""
+    contiguous = (x.flags.c_contiguous and indices.size > 0
+                  and indices[-1] - indices[0] == indices.size - 1)
+    flat = x.reshape(-1) if contiguous else None
+    block = flat[indices[0]:indices[-1] + 1] if flat is not None else None
+    original = block.copy() if block is not None else x.flat[indices].copy()
+    taken = np.empty((len(steps), indices.size))
+    values: list[np.ndarray] = []
+    try:
+        for s, step in enumerate(steps):
+            if block is not None:
+                np.add(original, step, out=block)
+                taken[s] = block
+            else:
+                x.flat[indices] = original + step
+                taken[s] = x.flat[indices]
+            taken[s] -= original
+            values.append(readout(args))
+    finally:
+        if block is not None:
+            block[...] = original
+        else:
+            x.flat[indices] = original
+    if progress is not None:
+        progress.advance(len(steps))
+    return np.stack(values) if values else np.empty((0, 0)), taken
+
+
+class _NumberReadout:
+    """numerical_gradient's f, read as a one-element float array (see `_as_number`)."""
+
+    def __init__(self, f: Callable[[Any], Any], grad_output: np.ndarray | None) -> None:
+        self.f, self.grad_output = f, grad_output
+
+    def __call__(self, args: Sequence[Any]) -> np.ndarray:
+        return np.array([_as_number(self.f(args[0]), self.grad_output)])
+
+
+def _as_number(result: Any, grad_output: np.ndarray | None) -> float:
+    data = np.asarray(result.data if isinstance(result, Tensor) else result)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(
+            f"numerical_gradient: f must return a number, an array or a Tensor, "
+            f"got {type(result).__name__}"
+        )
+    if grad_output is None:
+        if data.size != 1:
+            raise ValueError(
+                f"numerical_gradient: f returned an array of shape {data.shape}; return a single "
+                "number, or pass grad_output= (an array of that shape) to get the gradient of "
+                "sum(f(x) * grad_output)"
+            )
+        return float(data.reshape(-1)[0])
+    if data.shape != grad_output.shape:
+        raise ValueError(
+            f"numerical_gradient: f returned shape {data.shape} but grad_output has shape "
+            f"{grad_output.shape}"
+        )
+    return float(np.sum(data * grad_output))
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(
+            f"numerical_gradient: method must be one of {', '.join(map(repr, METHODS))}, "
+            f"got {method!r}"
+        )
+
+
+def _check_positive(where: str, name: str, value: float) -> None:
+    if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{where}: {name} must be a positive finite number, got {value!r}")
+
+
+def _check_perturbable(array: Any) -> None:
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"numerical_gradient: x must be a numpy array or a Tensor (it is perturbed in "
+            f"place), got {type(array).__name__}"
+        )
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"numerical_gradient: x must hold floating-point numbers, got dtype {array.dtype}: "
+            "a step of eps cannot be represented in it"
+        )
+    if not array.flags.writeable:
+        raise ValueError("numerical_gradient: x is read-only; it must be perturbed in place")

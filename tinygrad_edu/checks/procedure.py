@@ -1,0 +1,253 @@
+"""The check procedure: float64 copies of the inputs, fn recorded at them, the analytic side
+(backward passes, and the passes that test backward's linearity) and the numerical side (the
+mode's finite differences), ending in the findings a report is built from.
+
+    prepare(fn, inputs)        calls fn once, with grad recording, on the copies -> Subject
+    examine(subject, settings) analytic side, then the mode checks each input -> Findings
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..function import enable_grad
+from ..tensor import Tensor, topological_order
+from .comparison import TINY, Comparison, summarize
+from .differences import FiniteDifferences, Readout, short_repr
+from .modes import Upstream, random_weights
+from .progress import Progress
+from .report import BackwardProblem, InputCheck, input_label
+from .settings import GradcheckSettings
+
+__all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple"]
+
+REPEAT_RTOL = 1e-9  # backward passes that must agree up to rounding
+
+
+@dataclass(frozen=True, eq=False)
+class Subject:
+    """What is checked: fn, the caller's inputs (`originals`), fn's arguments (`args`: float64
+    leaf copies of the Tensors, constants as given), the positions of the inputs that require
+    grad, fn's output at args (with its graph), and the leaves fn closes over."""
+
+    fn: Callable[..., Tensor]
+    originals: tuple[Any, ...]
+    args: list[Any]
+    checked: list[int]
+    output: Tensor
+    outside_leaves: list[Tensor]
+
+    def label(self, position: int) -> str:
+        return input_label(position, self.originals[position].name)
+
+
+@dataclass(eq=False)
+class Findings:
+    """What `examine` found, before culprits are searched and the report is built."""
+
+    inputs: list[InputCheck] = field(default_factory=list)
+    backward_problems: list[BackwardProblem] = field(default_factory=list)
+    backward_error: BaseException | None = None
+    evaluations: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.backward_problems and all(c.ok for c in self.inputs)
+
+
+def as_input_tuple(inputs: Any) -> tuple[Any, ...]:
+    if isinstance(inputs, Tensor):
+        return (inputs,)
+    if isinstance(inputs, (tuple, list)):
+        return tuple(inputs)
+    raise TypeError(
+        f"gradcheck: inputs must be a Tensor or a tuple of Tensors (and constants), "
+        f"got {type(inputs).__name__}"
+    )
+
+
+def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
+    """Copy the inputs and record fn at the copies."""
+    args = [_float64_copy(x) if isinstance(x, Tensor) else x for x in inputs]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(
+            "gradcheck: no input requires grad, so there is nothing to check; create the "
+            "tensors to differentiate with requires_grad=True"
+        )
+    with enable_grad():
+        output = _call(fn, args)
+    graph = topological_order(output)
+    used = {id(t) for t in graph}
+    for i in checked:
+        if id(inputs[i]) in used:
+            raise ValueError(
+                f"gradcheck: fn used {input_label(i, inputs[i].name)} from its "
+                "enclosing scope instead of the argument it was passed. gradcheck calls fn "
+                "with float64 copies of the inputs, so that yours stay untouched: compute "
+                "with fn's arguments."
+            )
+    ours = {id(x) for x in args}
+    # Parameters fn closes over: backward passes accumulate into their .grad, which the
+    # caller puts back afterwards.
+    outside = [t for t in graph if t.is_leaf and t.requires_grad and id(t) not in ours]
+    return Subject(fn, inputs, args, checked, output, outside)
+
+
+def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
+    out = fn(*args)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"gradcheck: fn must return a Tensor, but it returned {type(out).__name__} "
+            f"({short_repr(out)})"
+        )
+    if out.dtype.kind != "f":
+        raise TypeError(
+            f"gradcheck: fn returned a Tensor of dtype {out.dtype}; gradients need a "
+            "floating-point output"
+        )
+    return out
+
+
+def _float64_copy(x: Tensor) -> Tensor:
+    """A leaf copy of x, in C order (fast mode perturbs ranges of its flattened view):
+    float64 if x is floating-point, with x's requires_grad and name."""
+    dtype = np.float64 if x.dtype.kind == "f" else x.dtype
+    return Tensor(np.ascontiguousarray(x.data), requires_grad=x.requires_grad, name=x.name,
+                  dtype=dtype)
+
+
+class CheckRun:
+    """One run of the check on a Subject: its settings, random numbers, upstream gradients and
+    numerical side. Modes read it; building it calls no user code."""
+
+    def __init__(self, subject: Subject, settings: GradcheckSettings) -> None:
+        self.subject, self.settings = subject, settings
+        self.rng = np.random.default_rng(settings.seed)
+        output = subject.output
+        entries = output.size * sum(subject.args[i].size for i in subject.checked)
+        self.upstream: Upstream = settings.mode.upstream(output.size, entries, self.rng)
+        readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
+        base, magnitude = readout.at_output(output)
+        self.differences = FiniteDifferences(readout, subject.args, base, magnitude,
+                                             settings.eps, settings.atol, settings.rtol)
+
+    def summarize(self, position: int, method: str, checked: int,
+                  comparisons: list[Comparison], *, note: str = "",
+                  directional_checks: int = 0) -> InputCheck:
+        output = self.subject.output
+        out_shape = output.shape if self.upstream.projection is None and output.size > 1 \
+            else None
+        return summarize(self.subject.originals[position], position, method, checked,
+                         comparisons, out_shape, note=note, directional_checks=directional_checks)
+
+
+def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
+    """The analytic side, then the numerical side for each input that requires grad."""
+    run = CheckRun(subject, settings)
+    findings = Findings()
+    if subject.output.dtype != np.float64:
+        findings.notes.append(
+            f"fn returned {subject.output.dtype} for float64 inputs: it computes in lower "
+            "precision inside, and finite differences in that precision are too coarse to "
+            "judge a gradient (expect false alarms)")
+    analytic_side = _Analytic(subject, run.upstream)
+    try:
+        analytic = analytic_side.jacobians()
+        if settings.mode.checks_linearity:
+            findings.backward_problems = analytic_side.problems(analytic, run.rng)
+    except Exception as error:  # a backward that raises is a wrong backward
+        findings.backward_error = error
+        findings.backward_problems = [
+            BackwardProblem(None, f"backward raised {type(error).__name__}: {error}")]
+        return findings
+    sizes = [subject.args[i].size for i in subject.checked]
+    with Progress(settings.mode.planned_evaluations(sizes), settings.progress) as progress:
+        for position, jacobian in zip(subject.checked, analytic, strict=True):
+            findings.inputs.append(settings.mode.check_input(
+                run, position, jacobian, run.upstream.method, progress))
+    findings.evaluations = run.differences.evaluations
+    return findings
+
+
+class _Analytic:
+    """Backward passes through the recorded output."""
+
+    def __init__(self, subject: Subject, upstream: Upstream) -> None:
+        self.subject, self.upstream = subject, upstream
+
+    def vjp(self, cotangent: np.ndarray) -> list[np.ndarray]:
+        """cotangentᵀ·J for each checked input, flattened (zeros where no gradient arrives)."""
+        args, output = self.subject.args, self.subject.output
+        for i in self.subject.checked:
+            args[i].grad = None
+        if output.requires_grad:
+            output.backward(cotangent.reshape(output.shape), retain_graph=True)
+        return [np.zeros(args[i].size) if args[i].grad is None else args[i].grad.reshape(-1)
+                for i in self.subject.checked]
+
+    def jacobians(self) -> list[np.ndarray]:
+        """Per checked input: (upstream gradients, input elements), the Jacobian or vᵀJ."""
+        args, cotangents = self.subject.args, self.upstream.cotangents
+        analytic = [np.empty((len(cotangents), args[i].size)) for i in self.subject.checked]
+        for row, cotangent in enumerate(cotangents):
+            for jacobian, grad in zip(analytic, self.vjp(cotangent), strict=True):
+                jacobian[row] = grad / self.upstream.scale
+        return analytic
+
+    def problems(self, analytic: list[np.ndarray], rng: np.random.Generator
+                 ) -> list[BackwardProblem]:
+        """Backward must be repeatable and linear in its upstream gradient.
+
+        A second pass with the first upstream gradient times -2 must give -2 times its
+        gradients (exactly, up to rounding: scaling by -2 is exact in floating point). That
+        tests repeatability and homogeneity in one pass, and catches a backward that ignores
+        its upstream gradient or adds a constant. A zero upstream gradient must give zero
+        gradients. With several upstream gradients, a random mix of them must give the same
+        mix of the rows.
+        """
+        cotangents = self.upstream.cotangents
+        first, first_grads = cotangents[0], [jacobian[0] for jacobian in analytic]
+        problems = self._compare(
+            first_grads, self.vjp(-2.0 * first), -2.0,
+            "a second backward pass, with the upstream gradient times -2, did not give -2 times "
+            "the gradient of {input}: backward is not linear in the upstream gradient, or not "
+            "repeatable (does a backward ignore its grad argument, or change its saved arrays "
+            "or ctx in place?)")
+        problems += self._compare(
+            [np.zeros_like(g) for g in first_grads], self.vjp(np.zeros_like(first)), 1.0,
+            "backward is not linear in the upstream gradient: a zero upstream gradient gave "
+            "a nonzero gradient for {input} (does a backward ignore its grad argument?)")
+        if len(cotangents) > 1:  # additivity: J's rows must combine like the upstream gradients
+            weights = random_weights(rng, len(cotangents))
+            combined = [weights @ jacobian for jacobian in analytic]
+            magnitudes = [np.abs(weights) @ np.abs(jacobian) for jacobian in analytic]
+            problems += self._compare(
+                combined, self.vjp(weights @ np.stack(cotangents)), 1.0,
+                "backward is not linear in the upstream gradient: for {input}, the gradient "
+                "for a sum of upstream gradients is not the sum of their gradients", magnitudes)
+        return problems
+
+    def _compare(self, reference: list[np.ndarray], other: list[np.ndarray], factor: float,
+                 message: str, magnitudes: Sequence[np.ndarray] | None = None
+                 ) -> list[BackwardProblem]:
+        """Gradients `other` must equal factor·`reference` up to rounding, relative to
+        `magnitudes` (default: |factor·reference|)."""
+        problems = []
+        for k, (position, ref, got) in enumerate(zip(self.subject.checked, reference, other, strict=True)):
+            expected = factor * ref
+            if np.array_equal(got, expected):  # the usual case, and the cheapest test
+                continue
+            deviation = np.abs(got - expected)
+            magnitude = np.abs(expected) if magnitudes is None else magnitudes[k]
+            if not np.all(deviation <= REPEAT_RTOL * magnitude + TINY):
+                scale = np.maximum(np.abs(got) + np.abs(expected), TINY)
+                rel = float(np.max(deviation / scale))
+                problems.append(BackwardProblem(
+                    position, message.format(input=self.subject.label(position)), rel))
+        return problems

@@ -1,0 +1,244 @@
+"""What a gradient check found: the report's dataclasses and their text.
+
+This is the contract users, `tinygrad_edu.testing` and the drawer read: `GradcheckReport` holds
+one `InputCheck` per input that requires grad (with its worst `Mismatch`es and its kinks), the
+`BackwardProblem`s seen without finite differences, and the `Culprit` ops. A report is built
+once, complete, and not changed afterwards (the dataclasses are frozen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from ..function import Context
+    from .settings import GradcheckSettings
+
+__all__ = [
+    "Mismatch",
+    "InputCheck",
+    "BackwardProblem",
+    "Culprit",
+    "GradcheckReport",
+    "GradcheckError",
+    "MAX_LISTED",
+]
+
+MAX_LISTED = 10  # worst entries (and kinks) kept per input in a report
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One compared derivative: d output[output_index] / d input[index].
+
+    `output_index` is None when the output is a single number or was projected on a random
+    vector v (then the derivative is that of vᵀ·output). `slopes` are the one-sided quotients
+    (f(x+h) - f(x))/h and (f(x) - f(x-h))/h; they differ at a kink.
+    """
+
+    input_index: int
+    index: tuple[int, ...]
+    output_index: tuple[int, ...] | None
+    analytic: float
+    numerical: float
+    rel_error: float
+    slopes: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    """The outcome for one input that requires grad (0-based `position` in `inputs`)."""
+
+    position: int
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str  # the input's own dtype; the check itself ran in float64
+    method: str  # "Jacobian", "vector-Jacobian product", "sampled ...", "fast"
+    checked: int  # derivatives compared (fast mode: elements covered by directions)
+    failures: int  # of those, how many disagree (not counting kinks)
+    worst: list[Mismatch]  # the worst failures, at most MAX_LISTED, worst first
+    num_kinks: int
+    kinks: list[Mismatch]  # at most MAX_LISTED
+    max_rel_error: float  # over the compared derivatives that are not on kinks
+    unit: str = "elements"  # what `checked` counts: "elements" or "Jacobian entries"
+    directional_checks: int = 0  # fast mode: directional derivatives compared
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failures == 0
+
+    @property
+    def label(self) -> str:
+        return input_label(self.position, self.name)
+
+
+@dataclass(frozen=True)
+class BackwardProblem:
+    """A failure of backward that no finite difference is needed to see: it raised, or it is
+    not repeatable, or not linear in the upstream gradient."""
+
+    input_index: int | None
+    message: str
+    rel_error: float = float("inf")
+
+
+@dataclass(frozen=True, eq=False)
+class Culprit:
+    """An op of `report.output`'s graph whose backward disagrees with its own finite
+    differences, checked on a float64 copy of the inputs it saw."""
+
+    node: Context
+    op: str
+    input_index: int | None
+    rel_error: float
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class GradcheckReport:
+    """Everything one gradcheck found; `str(report)` is the failure message."""
+
+    inputs: list[InputCheck]
+    culprits: list[Culprit]
+    output: Tensor | None  # fn at the unperturbed inputs; the culprits' nodes are in its graph
+    verdict: str
+    backward_problems: list[BackwardProblem] = field(default_factory=list)
+    backward_error: BaseException | None = None
+    evaluations: int = 0  # calls of fn made for finite differences
+    settings: GradcheckSettings | None = None
+    notes: list[str] = field(default_factory=list)  # warnings about the check itself
+
+    @property
+    def ok(self) -> bool:
+        """Every input agrees with finite differences and backward behaved (linear, repeatable,
+        no error)."""
+        return not self.backward_problems and all(c.ok for c in self.inputs)
+
+    @property
+    def kinks(self) -> list[Mismatch]:
+        """Derivatives found on non-differentiable points, over all inputs (at most
+        MAX_LISTED per input; `InputCheck.num_kinks` counts them all)."""
+        return [k for check in self.inputs for k in check.kinks]
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((c.max_rel_error for c in self.inputs), default=0.0)
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+
+class GradcheckError(AssertionError):
+    """Raised by `gradcheck` when gradients disagree; `.report` holds the facts.
+
+    A subclass of AssertionError, so pytest reports it as a failed check, with the message.
+    """
+
+    def __init__(self, report: GradcheckReport, context: str = "") -> None:
+        super().__init__(f"{context}\n{report}" if context else str(report))
+        self.report = report
+
+
+def input_label(position: int, name: str | None) -> str:
+    return f"input {position}" + (f" {name!r}" if name else "")
+
+
+# ----------------------------------------------------------------------------- verdict
+
+
+def verdict(inputs: list[InputCheck], culprits: list[Culprit],
+            backward_problems: list[BackwardProblem], output: Tensor | None,
+            localized: bool) -> str:
+    """The one-line conclusion: what passed, or which op (or what else) is at fault."""
+    failing = [c for c in inputs if not c.ok]
+    if not backward_problems and not failing:
+        labels = " and ".join(c.label for c in inputs)
+        directional = sum(c.directional_checks for c in inputs)
+        max_rel = max((c.max_rel_error for c in inputs), default=0.0)
+        detail = (f"{directional} random directional derivatives" if directional
+                  else f"max rel. error {max_rel:.1e}")
+        text = f"the gradients of {labels} agree with finite differences ({detail})"
+        kinks = sum(c.num_kinks for c in inputs)
+        if kinks:
+            text += f"; {kinks} derivative(s) sit on kinks (non-differentiable points)"
+        return text
+    if culprits:
+        return "; ".join(c.message for c in culprits)
+    if backward_problems:
+        return backward_problems[0].message
+    what = ", ".join(f"{c.label} ({c.failures} of {c.checked} {c.unit})" for c in failing)
+    if output is not None and not output.requires_grad:
+        return (f"the gradient of {what} disagrees with finite differences: fn's output has no "
+                "recorded graph (computed under no_grad, or from .data/.detach()), so backward "
+                "gives zero gradients")
+    if localized:
+        return (f"the gradient of {what} disagrees with finite differences, yet every op's "
+                "backward agrees with its own: part of fn's result is computed outside the "
+                "recorded graph (.data, .numpy(), numpy functions, or no_grad inside fn)")
+    return f"the gradient of {what} disagrees with finite differences"
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def format_report(report: GradcheckReport) -> str:
+    s = report.settings
+    head = "gradcheck passed" if report.ok else "gradcheck failed"
+    if s is None:
+        lines = [head]
+    else:
+        lines = [f"{head} (eps={s.eps}, atol={s.atol}, rtol={s.rtol}; checked in float64)"]
+    lines += [f"  note: {note}" for note in report.notes]
+    for problem in report.backward_problems:
+        lines.append(f"  {problem.message}")
+    for check in report.inputs:
+        lines += _format_input(check)
+    if report.culprits:
+        lines.append("  culprits (each op re-checked on a copy of its own inputs):")
+        lines += [f"    {c.message}" + (f" (rel. error {c.rel_error:.1e})"
+                                        if np.isfinite(c.rel_error) else "")
+                  for c in report.culprits]
+    lines.append(f"verdict: {report.verdict}")
+    return "\n".join(lines)
+
+
+def _format_input(check: InputCheck) -> list[str]:
+    where = f"{check.label} (shape {check.shape}, {check.dtype}; {check.method})"
+    if check.ok and check.directional_checks:
+        lines = [f"  {where}: ok, {check.directional_checks} directional derivatives agree"]
+    elif check.ok:
+        lines = [f"  {where}: ok, max rel. error {check.max_rel_error:.1e}"]
+    else:
+        lines = [f"  {where}: {check.failures} of {check.checked} {check.unit} disagree "
+                 "(|analytic - numerical| > atol + rtol·|numerical|); worst:"]
+        lines += _format_table(check, check.worst)
+    if check.num_kinks:
+        lines.append(f"  {check.label}: {check.num_kinks} derivative(s) on kinks, where the "
+                     "one-sided slopes differ and bracket the analytic value (not failures):")
+        lines += _format_table(check, check.kinks)
+    if check.note:
+        lines.append(f"  {check.label}: {check.note}")
+    return lines
+
+
+def _format_table(check: InputCheck, rows: list[Mismatch]) -> list[str]:
+    name = check.name or f"input{check.position}"
+    cells = []
+    for m in rows:
+        where = f"{name}[{', '.join(map(str, m.index))}]" if m.index else name
+        if m.output_index is not None:
+            where += f" -> out[{', '.join(map(str, m.output_index))}]"
+        cells.append((where, m))
+    width = max([len("element")] + [len(w) for w, _ in cells])
+    lines = [f"    {'element':<{width}}  {'analytic':>13}  {'numerical':>13}  {'rel. error':>10}"
+             "  one-sided slopes (+h, -h)"]
+    for where, m in cells:
+        lines.append(f"    {where:<{width}}  {m.analytic:>13.6e}  {m.numerical:>13.6e}  "
+                     f"{m.rel_error:>10.1e}  ({m.slopes[0]:.4g}, {m.slopes[1]:.4g})")
+    return lines

@@ -1,0 +1,61 @@
+"""The settings of one gradient check, fixed before it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .fast import FastMode
+from .modes import CheckMode, FullMode, SampledMode
+from .numerical import _check_positive
+
+__all__ = ["GradcheckSettings"]
+
+
+@dataclass(frozen=True)
+class GradcheckSettings:
+    """The arguments of `gradcheck` after validation (see its docstring for each).
+
+    `mode` says how the numerical side covers the input elements: every element
+    (`FullMode`), a random sample (`SampledMode`) or random directions (`FastMode`).
+    `directions` is the fast mode's number of blocks; the culprit search uses it also in a
+    full check, for ops whose inputs are too large to check element by element.
+    """
+
+    eps: float
+    atol: float
+    rtol: float
+    mode: CheckMode
+    directions: int = 2
+    seed: int = 0
+    localize: bool = True
+    progress: bool | None = None
+
+    @classmethod
+    def of(cls, *, eps: float, atol: float, rtol: float, fast_mode: bool, samples: int | None,
+           directions: int, seed: int, localize: bool, progress: bool | None
+           ) -> GradcheckSettings:
+        """Validate gradcheck's arguments and choose the mode."""
+        _check_positive("gradcheck", "eps", eps)
+        if not (atol >= 0 and rtol >= 0):
+            raise ValueError(
+                f"gradcheck: atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
+        if not isinstance(directions, (int, np.integer)) or directions < 1:
+            raise ValueError(
+                f"gradcheck: directions must be a positive integer, got {directions!r}")
+        mode: CheckMode
+        if samples is not None:
+            if fast_mode:
+                raise ValueError("gradcheck: choose fast_mode=True or samples=k, not both")
+            if not isinstance(samples, (int, np.integer)) or samples < 1:
+                raise ValueError(
+                    f"gradcheck: samples must be a positive integer, got {samples!r}")
+            mode = SampledMode(int(samples))
+        else:
+            mode = FastMode() if fast_mode else FullMode()
+        return cls(eps=eps, atol=atol, rtol=rtol, mode=mode, directions=int(directions),
+                   seed=seed, localize=localize, progress=progress)
+
+    def with_mode(self, mode: CheckMode, *, localize: bool) -> GradcheckSettings:
+        return replace(self, mode=mode, localize=localize)
