@@ -20,8 +20,8 @@ def gradcheck(
     inputs: Tensor | Sequence[Any],
     *,
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float | None = None,
+    rtol: float | None = None,
     raise_exception: bool = True,
     fast_mode: bool = False,
     samples: int | None = None,
@@ -43,7 +43,10 @@ def gradcheck(
                 back as it was.
     inputs      a Tensor, or a tuple of Tensors and constants (passed as they are).
     eps         the finite-difference step.
-    atol, rtol  a derivative passes when |analytic - numerical| <= atol + rtol·|numerical|.
+    atol, rtol  None (the default): each derivative is judged against the estimated error of
+                its own finite difference (see `tinygrad_edu.checks.comparison`); given
+                (either), PyTorch's rule |analytic - numerical| <= atol + rtol·|numerical|,
+                the other at PyTorch's default (atol=1e-5, rtol=1e-3).
     fast_mode   random directional derivatives instead of one evaluation pair per element:
                 O(directions) evaluations per input (see `tinygrad_edu.checks.fast`).
     samples     check only this many randomly chosen elements of each input (cs231n's
@@ -78,8 +81,8 @@ def check_gradients(
     inputs: Tensor | Sequence[Any],
     *,
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float | None = None,
+    rtol: float | None = None,
     fast_mode: bool = False,
     samples: int | None = None,
     directions: int = 2,

@@ -1,5 +1,27 @@
-"""Analytic against numerical derivatives, entry by entry, and what a mismatch means: a wrong
-backward, or a kink (a point where no single derivative exists)."""
+"""Analytic against numerical derivatives, entry by entry: the tolerance model, and what each
+entry turned out to be (agreeing, wrong, or on a non-differentiable point).
+
+The tolerance model
+-------------------
+By default (atol=None, rtol=None) an entry is judged against the error its own difference can
+have. A centered difference with step h carries a truncation error of about h²/6·|f'''| and a
+rounding error of about ε·|f|/h, where ε is the precision of the least precise value fn
+computes (float64 unless an op works in float32 inside). The first comparison, made for every
+entry at no extra cost, allows
+
+    |analytic - numerical| <= 1e-7·|numerical| + 32·ε·|f|/h
+
+(the floor for the rounding error of f's evaluations, as fast mode always used). The few
+entries outside it are refined (see kinks.py): differences at h/2, h/4, ... give the
+Richardson limit, whose error is estimated from how much the differences still move; the
+analytic value must match that limit within twice that estimate (plus the floor). So a
+0.1% error is caught in a loss scaled by 1e-7, and a steep but smooth point (log near 1e-4)
+is judged by the limit of its differences, not excused as a kink.
+
+With atol or rtol given, PyTorch's fixed rule |analytic - numerical| <= atol + rtol·|numerical|
+applies instead (the other at PyTorch's default, atol=1e-5, rtol=1e-3), also to the refined
+limit.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +32,76 @@ import numpy as np
 from ..tensor import Tensor
 from .report import MAX_LISTED, InputCheck, Mismatch
 
-__all__ = ["Comparison", "summarize", "TINY"]
+__all__ = ["Comparison", "Tolerance", "summarize", "TINY", "AGREE", "WRONG", "KINK",
+           "UNRESOLVED", "DISCONTINUITY"]
 
 TINY = float(np.finfo(np.float64).tiny)
+FLOOR_RTOL = 1e-7  # relative floor of the estimated tolerance
+ROUNDING_SAFETY = 32.0  # multiple of the rounding-error estimate ε·|f|/h tolerated
+DEFAULT_ATOL, DEFAULT_RTOL = 1e-5, 1e-3  # PyTorch's, for a caller who gives only one
+
+# What an entry is: its `kind` code.
+AGREE, WRONG, KINK, UNRESOLVED, DISCONTINUITY = range(5)
+KIND_NAMES = {KINK: "kink", UNRESOLVED: "unresolved kink", DISCONTINUITY: "discontinuity"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far an analytic derivative may be from its finite difference.
+
+    atol, rtol   None and None: the estimated error (see the module docstring); else PyTorch's
+                 fixed rule, a missing one at PyTorch's default
+    precision    ε of the least precise value fn computes (rounding of its evaluations)
+    """
+
+    atol: float | None
+    rtol: float | None
+    precision: float = float(np.finfo(np.float64).eps)
+
+    @property
+    def estimated(self) -> bool:
+        return self.atol is None and self.rtol is None
+
+    @property
+    def fixed(self) -> tuple[float, float]:
+        return (DEFAULT_ATOL if self.atol is None else self.atol,
+                DEFAULT_RTOL if self.rtol is None else self.rtol)
+
+    def rounding(self, magnitude: np.ndarray | float, step: float) -> np.ndarray | float:
+        """The rounding error a centered difference with this step can carry, for values of f
+        whose terms have this magnitude."""
+        return ROUNDING_SAFETY * self.precision * magnitude / step
+
+    def first(self, numerical: np.ndarray, magnitude: np.ndarray | float, step: float
+              ) -> np.ndarray:
+        """The deviation allowed at the first comparison."""
+        if self.estimated:
+            return FLOOR_RTOL * np.abs(numerical) + self.rounding(magnitude, step)
+        atol, rtol = self.fixed
+        return atol + rtol * np.abs(numerical)
+
+    def refined(self, limit: np.ndarray, spread: np.ndarray, magnitude: np.ndarray | float,
+                step: float) -> np.ndarray:
+        """The deviation allowed from a Richardson limit, whose differences still moved by
+        `spread` between the last two steps."""
+        if self.estimated:
+            return 2 * spread + FLOOR_RTOL * np.abs(limit) + self.rounding(magnitude, step)
+        atol, rtol = self.fixed
+        return atol + rtol * np.abs(limit)
+
+    def describe(self) -> str:
+        if self.estimated:
+            return "tolerance: each difference's estimated error"
+        atol, rtol = self.fixed
+        return f"atol={atol}, rtol={rtol}"
 
 
 @dataclass(eq=False)
 class Comparison:
     """Analytic vs numerical derivatives, flattened: entry e compares d readout[output[e]] /
-    d x.flat[element[e]].
-
-    An entry outside the tolerance whose one-sided slopes (f(x+h) - f(x))/h and
-    (f(x) - f(x-h))/h differ and bracket the analytic value sits on a kink (relu at 0, a tie
-    of max, |x| at 0): it is a kink, not a failure. `kink` may be narrowed afterwards (see
-    `FiniteDifferences.compare`), the one change made to a Comparison once built.
-    """
+    d x.flat[element[e]]. `kind` says what each entry is (AGREE, WRONG, KINK, ...);
+    `numerical` is the refined value where an entry was refined. Built by `of`, settled by
+    kinks.settle, then only read."""
 
     element: np.ndarray
     output: np.ndarray
@@ -32,14 +109,23 @@ class Comparison:
     numerical: np.ndarray
     slope_plus: np.ndarray
     slope_minus: np.ndarray
-    wrong: np.ndarray  # outside the tolerance
-    kink: np.ndarray
-    rel: np.ndarray
+    magnitude: np.ndarray  # size of f's terms at this entry (what rounding is relative to)
+    kind: np.ndarray
 
     @property
     def failed(self) -> np.ndarray:
-        """Wrong and not on a kink."""
-        return self.wrong & ~self.kink
+        return self.kind == WRONG
+
+    @property
+    def kink(self) -> np.ndarray:
+        """On a non-differentiable point: kink, unresolved kink or discontinuity."""
+        return self.kind >= KINK
+
+    @property
+    def rel(self) -> np.ndarray:
+        a, n = self.analytic, self.numerical
+        rel = np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), TINY)
+        return np.nan_to_num(rel, nan=np.inf)
 
     @property
     def entries(self) -> int:
@@ -47,27 +133,24 @@ class Comparison:
 
     @classmethod
     def of(cls, indices: np.ndarray, analytic: np.ndarray, numerical: np.ndarray,
-           slope_plus: np.ndarray, slope_minus: np.ndarray, atol: float, rtol: float
-           ) -> Comparison:
-        """analytic, numerical, slopes: (len(indices), readout size)."""
+           slope_plus: np.ndarray, slope_minus: np.ndarray, magnitude: np.ndarray,
+           tolerance: Tolerance, step: float) -> Comparison:
+        """analytic, numerical, slopes, magnitude: (len(indices), readout size). An entry is
+        WRONG when outside the first tolerance (NaN included), AGREE otherwise."""
         rows, cols = analytic.shape
         a, n = analytic.reshape(-1), numerical.reshape(-1)
-        sp, sm = slope_plus.reshape(-1), slope_minus.reshape(-1)
-        wrong = ~(np.abs(a - n) <= atol + rtol * np.abs(n))  # NaN counts as wrong
-        jump = np.abs(sp - sm) > atol + rtol * np.maximum(np.abs(sp), np.abs(sm))
-        slack = atol + rtol * np.abs(a)
-        between = (a >= np.minimum(sp, sm) - slack) & (a <= np.maximum(sp, sm) + slack)
-        rel = np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), TINY)
-        return cls(np.repeat(indices, cols), np.tile(np.arange(cols), rows), a, n, sp, sm,
-                   wrong, jump & between, np.nan_to_num(rel, nan=np.inf))
+        m = np.broadcast_to(magnitude, analytic.shape).reshape(-1)
+        agree = np.abs(a - n) <= tolerance.first(n, m, step)
+        kind = np.where(agree, AGREE, WRONG)
+        return cls(np.repeat(indices, cols), np.tile(np.arange(cols), rows), a, n.copy(),
+                   slope_plus.reshape(-1), slope_minus.reshape(-1), m.copy(), kind)
 
     @classmethod
     def concatenate(cls, parts: list[Comparison]) -> Comparison:
         if not parts:
             empty = np.empty(0)
-            flag = empty.astype(bool)
-            return cls(empty.astype(int), empty.astype(int), empty, empty, empty, empty,
-                       flag, flag, empty)
+            index = empty.astype(int)
+            return cls(index, index, empty, empty, empty, empty, empty, index)
         return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
     def mismatch(self, position: int, e: int, shape: tuple[int, ...],
@@ -79,6 +162,7 @@ class Comparison:
             analytic=float(self.analytic[e]), numerical=float(self.numerical[e]),
             rel_error=float(self.rel[e]),
             slopes=(float(self.slope_plus[e]), float(self.slope_minus[e])),
+            kind=KIND_NAMES.get(int(self.kind[e]), ""),
         )
 
 
@@ -88,19 +172,19 @@ def summarize(original: Tensor, position: int, method: str, checked: int,
     """The InputCheck of one input from its comparisons. out_shape: None when each
     comparison's readout is one number (a scalar or projected output)."""
     merged = Comparison.concatenate(comparisons)
-    failed = merged.failed
+    failed, kink, rel = merged.failed, merged.kink, merged.rel
 
     def listed(mask: np.ndarray) -> list[Mismatch]:
         chosen = np.flatnonzero(mask)
-        chosen = chosen[np.argsort(-merged.rel[chosen], kind="stable")][:MAX_LISTED]
+        chosen = chosen[np.argsort(-rel[chosen], kind="stable")][:MAX_LISTED]
         return [merged.mismatch(position, int(k), original.shape, out_shape) for k in chosen]
 
     return InputCheck(
         position=position, name=original.name, shape=original.shape,
         dtype=str(original.dtype), method=method, checked=checked,
         failures=int(failed.sum()), worst=listed(failed),
-        num_kinks=int(merged.kink.sum()), kinks=listed(merged.kink),
-        max_rel_error=float(np.max(merged.rel[~merged.kink], initial=0.0)),
+        num_kinks=int(kink.sum()), kinks=listed(kink),
+        max_rel_error=float(np.max(rel[~kink], initial=0.0)),
         unit="elements" if out_shape is None else "Jacobian entries", note=note,
         directional_checks=directional_checks,
     )

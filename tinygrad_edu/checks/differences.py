@@ -10,7 +10,8 @@ import numpy as np
 
 from ..function import no_grad
 from ..tensor import Tensor
-from .comparison import Comparison
+from .comparison import Comparison, Tolerance
+from .kinks import settle
 from .numerical import evaluate_steps
 from .progress import Progress
 
@@ -27,20 +28,21 @@ class Readout:
         self.fn, self.output_shape, self.projection = fn, output_shape, projection
 
     def __call__(self, args: Sequence[Any]) -> np.ndarray:
+        __tracebackhide__ = True
         out = self.fn(*args)
         if not isinstance(out, Tensor) or out.data.shape != self.output_shape:
             self._reject(out)
         values = out.data.reshape(-1)
         return values if self.projection is None else np.array([dot(self.projection, values)])
 
-    def at_output(self, output: Tensor) -> tuple[np.ndarray, float]:
-        """The readout of `output` (fn at the unperturbed inputs) and the size of the terms it
-        sums (what its rounding error is relative to)."""
+    def at_output(self, output: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """The readout of `output` (fn at the unperturbed inputs) and, per readout entry, the
+        size of the terms it sums (what its rounding error is relative to)."""
         values = np.asarray(output.data, dtype=np.float64).reshape(-1)
         if self.projection is None:
-            return values, float(np.sum(np.abs(values)))
+            return values, np.abs(values)
         magnitude = dot(np.abs(self.projection), np.abs(values))
-        return np.array([dot(self.projection, values)]), magnitude
+        return np.array([dot(self.projection, values)]), np.array([magnitude])
 
     def _reject(self, out: Any) -> None:
         if not isinstance(out, Tensor):
@@ -57,21 +59,31 @@ class Readout:
 class FiniteDifferences:
     """Centered differences of the readout with respect to elements of args[position].
 
-    args      fn's arguments: float64 C-ordered leaf copies of the Tensors, constants as given
-    base      the readout at the unperturbed args; `magnitude` the size of its terms
+    args       fn's arguments: float64 leaf copies of the Tensors, constants as given
+    base       the readout at the unperturbed args
+    terms      per readout entry, the size of the terms it sums (what its rounding error is
+               relative to)
+    tolerance  how far an analytic derivative may be from its difference
     """
 
     def __init__(self, readout: Readout, args: Sequence[Any], base: np.ndarray,
-                 magnitude: float, eps: float, atol: float, rtol: float) -> None:
+                 terms: np.ndarray, eps: float, tolerance: Tolerance) -> None:
         self.readout, self.args = readout, args
-        self.base, self.magnitude = base, magnitude
-        self.eps, self.atol, self.rtol = eps, atol, rtol
+        self.base, self.terms = base, terms
+        self.eps, self.tolerance = eps, tolerance
         self.evaluations = 0  # calls of fn made here
+
+    @property
+    def magnitude(self) -> float:
+        """The size of all the readout's terms together."""
+        return float(np.sum(self.terms))
 
     def quotients(self, position: int, indices: np.ndarray, step: float,
                   progress: Progress | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Centered and one-sided (+h, -h) quotients, each (len(indices), readout size)."""
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Centered and one-sided (+h, -h) quotients, and the magnitude of the values they
+        were taken from, each (len(indices), readout size)."""
+        __tracebackhide__ = True
         with no_grad():
             values, taken = evaluate_steps(self.readout, self.args, position, indices,
                                            (step, -step), progress=progress)
@@ -79,12 +91,15 @@ class FiniteDifferences:
         plus, minus = values[0].reshape(len(indices), -1), values[1].reshape(len(indices), -1)
         step_plus, step_minus = taken[0][:, None], taken[1][:, None]
         centered = (plus - minus) / (step_plus - step_minus)
-        return centered, (plus - self.base) / step_plus, (self.base - minus) / -step_minus
+        magnitude = np.maximum(np.maximum(np.abs(plus), np.abs(minus)), self.terms)
+        return (centered, (plus - self.base) / step_plus, (self.base - minus) / -step_minus,
+                magnitude)
 
     def along(self, position: int, indices: np.ndarray, step: np.ndarray
               ) -> tuple[float, float, np.ndarray]:
         """The readout (one number) with args[position].flat[indices] moved by +step and by
         -step together, and the displacement x+ - x- actually represented (about 2·step)."""
+        __tracebackhide__ = True
         with no_grad():
             values, taken = evaluate_steps(self.readout, self.args, position, indices,
                                            np.stack([step, -step]), jointly=True)
@@ -93,28 +108,15 @@ class FiniteDifferences:
 
     def compare(self, position: int, indices: np.ndarray, analytic: np.ndarray,
                 progress: Progress | None = None) -> Comparison:
-        """Compare analytic[k, r] = d readout_r / d x[indices[k]] with centered differences."""
-        numerical, slope_plus, slope_minus = self.quotients(position, indices, self.eps,
-                                                            progress)
+        """Compare analytic[k, r] = d readout_r / d x[indices[k]] with centered differences,
+        refining the entries outside the first tolerance (see kinks.py)."""
+        __tracebackhide__ = True
+        numerical, slope_plus, slope_minus, magnitude = self.quotients(
+            position, indices, self.eps, progress)
         comparison = Comparison.of(indices, analytic, numerical, slope_plus, slope_minus,
-                                   self.atol, self.rtol)
-        self._confirm_kinks(position, comparison)
+                                   magnitude, self.tolerance, self.eps)
+        settle(self, position, comparison)
         return comparison
-
-    def _confirm_kinks(self, position: int, comparison: Comparison) -> None:
-        """A derivative that agrees but whose one-sided slopes differ sits on a kink (relu at
-        exactly 0) or on a sharp bend of a smooth function. Halving the step tells them apart:
-        a kink's slopes keep their jump, a smooth bend's jump halves with the step."""
-        unsure = np.flatnonzero(comparison.kink & ~comparison.wrong)
-        if unsure.size == 0:
-            return
-        elements = np.unique(comparison.element[unsure])
-        _, plus, minus = self.quotients(position, elements, self.eps / 2)
-        rows = np.searchsorted(elements, comparison.element[unsure])
-        cols = comparison.output[unsure]
-        jump_at_half = np.abs(plus[rows, cols] - minus[rows, cols])
-        jump = np.abs(comparison.slope_plus[unsure] - comparison.slope_minus[unsure])
-        comparison.kink[unsure[jump_at_half <= 0.75 * jump]] = False
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .comparison import Comparison
+from .comparison import FLOOR_RTOL, ROUNDING_SAFETY, Comparison
 from .differences import dot
 from .modes import CheckMode, Upstream, random_weights
 from .report import InputCheck
@@ -37,9 +37,7 @@ __all__ = ["FastMode"]
 
 LEAF_SIZE = 8  # a block this small is checked element by element
 LOCALIZE_LIMIT = 10  # stop narrowing down once this many elements are confirmed
-ROUNDING_SAFETY = 32.0  # multiple of the rounding-error estimate tolerated
 SCALAR_UPSTREAM = -0.75  # a power of two times 3: dividing by it is exact
-EPS64 = float(np.finfo(np.float64).eps)
 
 
 class FastMode(CheckMode):
@@ -71,8 +69,13 @@ class _Bisection:
         n = gradient.size
         self.weights = random_weights(run.rng, n)  # u of block (start, stop): weights[start:stop]
         typical = _median(np.abs(gradient[:: max(1, n // 4096)]))
-        settings = run.settings
-        self.per_element = 0.5 * (settings.atol + settings.rtol * typical)  # halved: |u| >= 0.5
+        tolerance = run.differences.tolerance
+        if tolerance.estimated:
+            per_element = FLOOR_RTOL * typical
+        else:
+            atol, rtol = tolerance.fixed
+            per_element = atol + rtol * typical
+        self.per_element = 0.5 * per_element  # halved: |u| >= 0.5
         self.directional_checks = 0
 
     def check(self) -> InputCheck:
@@ -104,20 +107,34 @@ class _Bisection:
 
     def disagrees(self, start: int, stop: int) -> bool:
         """Compare gᵀu with the centered difference of φ along u = weights on the elements
-        start..stop-1 (and 0 elsewhere)."""
+        start..stop-1 (and 0 elsewhere); if they differ by more than the first tolerance, again
+        with half the step, and judge the Richardson limit of the two (as kinks.py does for
+        single elements)."""
         self.directional_checks += 1
+        first = self._error(start, stop, 1.0)
+        tolerance = self.run.differences.tolerance
+        if abs(first[0]) <= first[1]:
+            return False
+        second = self._error(start, stop, 0.5)
+        limit = second[0] + (second[0] - first[0]) / 3
+        spread = abs(second[0] - first[0]) if tolerance.estimated else 0.0
+        return not abs(limit) <= 2 * spread + second[1]
+
+    def _error(self, start: int, stop: int, fraction: float) -> tuple[float, float]:
+        """(gᵀu - the centered difference of φ along u, what the first tolerance allows), in
+        units of a derivative, with step fraction·eps."""
         differences = self.run.differences
-        step = differences.eps * self.weights[start:stop]
+        h = differences.eps * fraction
         g = self.gradient[start:stop]
         phi_plus, phi_minus, displacement = differences.along(
-            self.position, np.arange(start, stop), step)
-        discrepancy = abs(dot(g, displacement) - (phi_plus - phi_minus))
+            self.position, np.arange(start, stop), h * self.weights[start:stop])
+        error = (dot(g, displacement) - (phi_plus - phi_minus)) / (2 * h)
         # An error e in one element moves gᵀu by |e·u| >= e/2: the per-element tolerance
         # applies as is. Add the rounding error of φ's values and of the dot product.
         magnitude = max(abs(phi_plus), abs(phi_minus), differences.magnitude)
-        magnitude += 3 * differences.eps * float(np.abs(g).sum())  # > sum |g·displacement|
-        tolerance = 2 * differences.eps * self.per_element + ROUNDING_SAFETY * EPS64 * magnitude
-        return not discrepancy <= tolerance
+        magnitude += 3 * h * float(np.abs(g).sum())  # > sum |g·displacement|
+        rounding = ROUNDING_SAFETY * differences.tolerance.precision * magnitude / (2 * h)
+        return error, self.per_element + rounding
 
 
 def _median(values: np.ndarray) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..function import enable_grad
 from ..tensor import Tensor, topological_order
-from .comparison import TINY, Comparison, summarize
+from .comparison import TINY, Comparison, Tolerance, summarize
 from .differences import FiniteDifferences, Readout, short_repr
 from .modes import Upstream, random_weights
 from .progress import Progress
@@ -133,9 +133,10 @@ class CheckRun:
         entries = output.size * sum(subject.args[i].size for i in subject.checked)
         self.upstream: Upstream = settings.mode.upstream(output.size, entries, self.rng)
         readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
-        base, magnitude = readout.at_output(output)
-        self.differences = FiniteDifferences(readout, subject.args, base, magnitude,
-                                             settings.eps, settings.atol, settings.rtol)
+        base, terms = readout.at_output(output)
+        tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
+        self.differences = FiniteDifferences(readout, subject.args, base, terms, settings.eps,
+                                             tolerance)
 
     def summarize(self, position: int, method: str, checked: int,
                   comparisons: list[Comparison], *, note: str = "",
@@ -145,6 +146,14 @@ class CheckRun:
             else None
         return summarize(self.subject.originals[position], position, method, checked,
                          comparisons, out_shape, note=note, directional_checks=directional_checks)
+
+
+def _precision(output: Tensor) -> float:
+    """ε of the least precise floating-point value fn computed (an op's output): what the
+    rounding error of fn's evaluations is relative to."""
+    dtypes = {t.dtype for t in topological_order(output) if t.grad_fn is not None}
+    dtypes.add(output.dtype)
+    return max(float(np.finfo(d).eps) for d in dtypes if d.kind == "f")
 
 
 def examine(subject: Subject, settings: GradcheckSettings) -> Findings:

@@ -37,8 +37,12 @@ class Mismatch:
     """One compared derivative: d output[output_index] / d input[index].
 
     `output_index` is None when the output is a single number or was projected on a random
-    vector v (then the derivative is that of vᵀ·output). `slopes` are the one-sided quotients
-    (f(x+h) - f(x))/h and (f(x) - f(x-h))/h; they differ at a kink.
+    vector v (then the derivative is that of vᵀ·output). `numerical` is the centered
+    difference, or its Richardson limit where the entry was refined. `slopes` are the
+    one-sided quotients (f(x+h) - f(x))/h and (f(x) - f(x-h))/h; they differ at a kink.
+    `kind` is set for derivatives on non-differentiable points: "kink" (the slopes stayed
+    apart as the step shrank, and the analytic value lies between them), "unresolved kink"
+    (not settled at the smallest step tried; not a failure), "discontinuity" (f jumps).
     """
 
     input_index: int
@@ -48,6 +52,7 @@ class Mismatch:
     numerical: float
     rel_error: float
     slopes: tuple[float, float]
+    kind: str = ""  # "" (compared), "kink", "unresolved kink" or "discontinuity"
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,7 @@ def format_report(report: GradcheckReport) -> str:
     if s is None:
         lines = [head]
     else:
-        lines = [f"{head} (eps={s.eps}, atol={s.atol}, rtol={s.rtol}; checked in float64)"]
+        lines = [f"{head} (eps={s.eps}, {s.tolerance_text}; checked in float64)"]
     lines += [f"  note: {note}" for note in report.notes]
     for problem in report.backward_problems:
         lines.append(f"  {problem.message}")
@@ -222,6 +227,13 @@ def _format_input(check: InputCheck) -> list[str]:
         lines.append(f"  {check.label}: {check.num_kinks} derivative(s) on kinks, where the "
                      "one-sided slopes differ and bracket the analytic value (not failures):")
         lines += _format_table(check, check.kinks)
+        special = {m.kind for m in check.kinks} - {"kink"}
+        if "unresolved kink" in special:
+            lines.append("    unresolved kink: the one-sided slopes had neither converged nor "
+                         "settled apart at the smallest step tried; not counted as a failure")
+        if "discontinuity" in special:
+            lines.append("    discontinuity: the one-sided quotients grow like 1/h, so fn itself "
+                         "jumps there; no derivative exists to check")
     if check.note:
         lines.append(f"  {check.label}: {check.note}")
     return lines
@@ -239,6 +251,7 @@ def _format_table(check: InputCheck, rows: list[Mismatch]) -> list[str]:
     lines = [f"    {'element':<{width}}  {'analytic':>13}  {'numerical':>13}  {'rel. error':>10}"
              "  one-sided slopes (+h, -h)"]
     for where, m in cells:
+        kind = f"  {m.kind}" if m.kind and m.kind != "kink" else ""
         lines.append(f"    {where:<{width}}  {m.analytic:>13.6e}  {m.numerical:>13.6e}  "
-                     f"{m.rel_error:>10.1e}  ({m.slopes[0]:.4g}, {m.slopes[1]:.4g})")
+                     f"{m.rel_error:>10.1e}  ({m.slopes[0]:.4g}, {m.slopes[1]:.4g}){kind}")
     return lines

@@ -24,8 +24,8 @@ class GradcheckSettings:
     """
 
     eps: float
-    atol: float
-    rtol: float
+    atol: float | None
+    rtol: float | None
     mode: CheckMode
     directions: int = 2
     seed: int = 0
@@ -33,14 +33,15 @@ class GradcheckSettings:
     progress: bool | None = None
 
     @classmethod
-    def of(cls, *, eps: float, atol: float, rtol: float, fast_mode: bool, samples: int | None,
+    def of(cls, *, eps: float, atol: float | None, rtol: float | None, fast_mode: bool, samples: int | None,
            directions: int, seed: int, localize: bool, progress: bool | None
            ) -> GradcheckSettings:
         """Validate gradcheck's arguments and choose the mode."""
         _check_positive("gradcheck", "eps", eps)
-        if not (atol >= 0 and rtol >= 0):
-            raise ValueError(
-                f"gradcheck: atol and rtol must be >= 0, got atol={atol}, rtol={rtol}")
+        for value in (atol, rtol):
+            if value is not None and not (_is_number(value) and 0 <= value < np.inf):
+                raise ValueError(f"gradcheck: atol and rtol must be >= 0 (or None: the "
+                                 f"estimated error), got atol={atol}, rtol={rtol}")
         if not isinstance(directions, (int, np.integer)) or directions < 1:
             raise ValueError(
                 f"gradcheck: directions must be a positive integer, got {directions!r}")
@@ -57,5 +58,17 @@ class GradcheckSettings:
         return cls(eps=eps, atol=atol, rtol=rtol, mode=mode, directions=int(directions),
                    seed=seed, localize=localize, progress=progress)
 
+    @property
+    def tolerance_text(self) -> str:
+        if self.atol is None and self.rtol is None:
+            return "tolerance: each difference's estimated error"
+        atol = 1e-5 if self.atol is None else self.atol
+        rtol = 1e-3 if self.rtol is None else self.rtol
+        return f"atol={atol}, rtol={rtol}"
+
     def with_mode(self, mode: CheckMode, *, localize: bool) -> GradcheckSettings:
         return replace(self, mode=mode, localize=localize)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
