@@ -11,7 +11,7 @@ import pytest
 from tinygrad_edu import Function, ops
 from tinygrad_edu.checks import GradcheckError
 from tinygrad_edu.ops import unbroadcast
-from tinygrad_edu.testing import broadcast_shape_variants, check_function, random_inputs
+from tinygrad_edu.testing import Domain, broadcast_shape_variants, check_function, random_inputs
 
 from test_checks import UnreducedAdd
 
@@ -200,3 +200,157 @@ def test_every_drawn_input_has_both_signs(shape: tuple[int, ...]) -> None:
 def test_check_function_catches_a_backward_right_only_for_positive_inputs(shape: tuple) -> None:
     with pytest.raises(GradcheckError, match="ReluWithoutMask"):
         check_function(ReluWithoutMask, shapes=[shape])
+
+
+# ----------------------------------------------------------------------------- input domains
+
+
+class TanhWrongAbove1_5(Function):
+    """tanh whose backward is 20% too large where x > 1.5 (a saturation shortcut gone wrong)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
+        x, y = ctx.saved_tensors
+        return grad * (1 - y * y) * np.where(x > 1.5, 1.2, 1.0)
+
+
+def test_check_function_draws_beyond_1_5_by_default() -> None:
+    with pytest.raises(GradcheckError, match="backward of TanhWrongAbove1_5 is wrong"):
+        check_function(TanhWrongAbove1_5, shapes=[(3, 4)])
+
+
+def test_the_same_backward_passes_where_it_is_right() -> None:
+    # The domain decides what is checked: inside [-1.5, 1.5] the bug cannot show.
+    assert all(r.ok for r in check_function(TanhWrongAbove1_5, shapes=[(3, 4)],
+                                            domains=(-1.5, 1.5)))
+
+
+def test_default_domain_covers_both_signs_up_to_5_away_from_0() -> None:
+    (x,) = random_inputs([(40,)], domains=Domain())
+    values = x.data
+    assert values.min() < -4 and values.max() > 4 and np.abs(values).max() <= 4.95
+    assert np.abs(values).min() >= 0.05
+    assert np.min(np.diff(np.sort(np.abs(values)))) > 0  # distinct, even in absolute value
+
+
+def test_domains_per_input_bounds_and_open_sides() -> None:
+    a, b, c = random_inputs([(50,), (50,), (50,)],
+                            domains=[(0, None), Domain(-1.0, 1.0), (None, -2.0)], seed=4)
+    assert 0.05 <= a.data.min() and a.data.max() <= 4.95  # log's domain, edge kept 0.05 away
+    assert np.all(np.abs(b.data) <= 0.95) and np.all(np.abs(b.data) >= 0.05)
+    assert (b.data < 0).any() and (b.data > 0).any()
+    assert np.all(c.data <= -2.05) and c.data.min() >= -6.95  # open side: 5 beyond -2
+
+
+def test_avoided_points_are_kept_a_margin_away() -> None:
+    (x,) = random_inputs([(200,)], domains=Domain(avoid=(-1.0, 0.0, 1.0), margin=0.1))
+    for point in (-1.0, 0.0, 1.0):
+        assert np.min(np.abs(x.data - point)) >= 0.1
+    (y,) = random_inputs([(200,)], domains=Domain(-1.0, 3.0, avoid=(0.0, 0.5)))  # not symmetric
+    assert y.data.min() >= -0.95 and y.data.max() <= 2.95
+    assert np.min(np.abs(y.data - 0.5)) >= 0.05 and np.min(np.abs(y.data)) >= 0.05
+
+
+def test_inputs_with_the_same_domain_never_tie() -> None:
+    a, b = random_inputs([(30,), (30,)], domains=Domain(), seed=2)
+    assert not np.intersect1d(np.abs(a.data), np.abs(b.data)).size
+    assert (a.data < 0).any() and (b.data < 0).any() and (b.data > 0).any()
+
+
+def test_a_sampler_draws_the_values_itself() -> None:
+    def halves(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.integers(1, 5, size=shape) + 0.5
+
+    x, y = random_inputs([(3, 4), (4,)], domains=[halves, None], seed=1)
+    assert np.all(x.data % 1 == 0.5) and x.shape == (3, 4)
+    again = random_inputs([(3, 4), (4,)], domains=[halves, None], seed=1)
+    assert np.array_equal(x.data, again[0].data) and np.array_equal(y.data, again[1].data)
+    with pytest.raises(ValueError, match=r"sampler of input 0 returned shape \(2,\), but was "
+                                         r"asked for shape \(3, 4\)"):
+        random_inputs([(3, 4)], domains=lambda rng, shape: np.ones(2))
+    with pytest.raises(ValueError, match="NaN"):
+        random_inputs([(2,)], domains=lambda rng, shape: np.full(shape, np.nan))
+
+
+def test_random_inputs_in_float32() -> None:
+    (x,) = random_inputs([(2, 3)], dtype=np.float32, domains=Domain())
+    assert x.dtype == np.float32 and x.requires_grad
+
+
+@pytest.mark.parametrize("spec, error, message", [
+    ((3.0, 1.0), ValueError, "Domain: low must be below high, got low=3.0, high=1.0"),
+    ((0.0, 0.05), ValueError, "nothing is left to draw from in \\[0, 0.05\\]"),
+    ((0.0, float("inf")), ValueError, "Domain: high must be a finite number"),
+    ("positive", TypeError, "random_inputs: domains must be a domain \\(a Domain, a \\(low, "
+                            "high\\) pair, a sampler\\) or a list of them"),
+    ([object()], TypeError, "random_inputs: a domain must be a Domain, a \\(low, high\\) pair "
+                            "or a sampler"),
+])
+def test_bad_domains_are_refused(spec: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        random_inputs([(3,)], domains=spec)
+
+
+def test_bad_domain_fields_are_refused() -> None:
+    with pytest.raises(TypeError, match="Domain: margin must be a finite number >= 0"):
+        Domain(margin="wide")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Domain: avoid must be a tuple of numbers"):
+        Domain(avoid=0.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Domain: sampler must be"):
+        Domain(sampler=3)  # type: ignore[arg-type]
+
+
+def test_one_domain_per_input_or_one_for_all() -> None:
+    with pytest.raises(ValueError, match="check_function: 3 domains for 2 inputs"):
+        check_function(ops.Mul, shapes=[(3,), (3,)], domains=[None, None, None])
+
+
+class LogOp(Function):
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+def test_an_op_outside_its_domain_is_refused_with_a_hint() -> None:
+    with pytest.raises(ValueError, match=r"check_function\(LogOp\): its forward gives NaN on the "
+                                         r"inputs drawn \(input 0 from \[-5, 5\] away from 0\)"):
+        check_function(LogOp, shapes=[(3, 4)])
+    assert all(r.ok for r in check_function(LogOp, shapes=[(3, 4)], domains=(0, None)))
+    assert all(r.ok for r in check_function(LogOp, shapes=[(3, 4)], positive=True))
+
+
+class ScaledSqrt(Function):
+    """a · sqrt(b): a may be anything, b must be positive."""
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        root = np.sqrt(b)
+        ctx.save_for_backward(a, root)
+        return a * root
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[Any, Any]:
+        a, root = ctx.saved_tensors
+        return (unbroadcast(grad * root, a.shape),
+                unbroadcast(grad * a / (2 * root), root.shape))
+
+
+def test_per_input_domains_in_a_binary_op() -> None:
+    with pytest.raises(ValueError, match=r"input 0 from \[-5, 5\] away from 0; input 1 from "
+                                         r"\[-5, 5\] away from 0"):
+        check_function(ScaledSqrt, shapes=[(3, 4), (4,)])
+    reports = check_function(ScaledSqrt, shapes=[(3, 4), (4,)], domains=[None, (0, None)])
+    assert len(reports) == 3 + 3  # all, each alone; a (3, 1), b (1,) and b () broadcast
+    assert all(r.ok for r in reports)
