@@ -354,3 +354,53 @@ def test_per_input_domains_in_a_binary_op() -> None:
     reports = check_function(ScaledSqrt, shapes=[(3, 4), (4,)], domains=[None, (0, None)])
     assert len(reports) == 3 + 3  # all, each alone; a (3, 1), b (1,) and b () broadcast
     assert all(r.ok for r in reports)
+
+
+class MaskedBlend(Function):
+    """mask ? a : 2·b, the mask a constant bool array given first."""
+
+    @staticmethod
+    def forward(ctx: Any, mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(mask)
+        ctx.shapes = (a.shape, b.shape)
+        return np.where(mask, a, 2 * b)
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[Any, Any, Any]:
+        (mask,) = ctx.saved_tensors
+        shape_a, shape_b = ctx.shapes
+        return (None, unbroadcast(np.where(mask, grad, 0.0), shape_a),
+                unbroadcast(np.where(mask, 0.0, 2 * grad), shape_b))
+
+
+class MaskedBlendWrongForB(MaskedBlend):
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> tuple[Any, Any, Any]:
+        none, grad_a, grad_b = MaskedBlend.backward(ctx, grad)
+        if not ctx.needs_input_grad[1]:  # a shortcut for b alone that forgets the factor 2
+            grad_b = grad_b / 2
+        return none, grad_a, grad_b
+
+
+MASK = np.array([[True, False, True, True], [False, False, True, False], [True, True, False, True]])
+
+
+def test_constant_positional_inputs() -> None:
+    reports = check_function(MaskedBlend, shapes=[(3, 4), (4,)], constants={0: MASK})
+    assert all(r.ok for r in reports)
+    assert [c.position for c in reports[0].inputs] == [1, 2]  # gradcheck counts the constant
+    with pytest.raises(GradcheckError) as caught:
+        check_function(MaskedBlendWrongForB, shapes=[(3, 4), (4,)], constants={0: MASK})
+    assert str(caught.value).startswith("check_function(MaskedBlendWrongForB): shapes "
+                                        "[(3, 4), (4,)], constant input 0, only input 2 requiring grad")
+    assert caught.value.report.culprits[0].input_index == 2
+    with pytest.raises(ValueError, match=r"check_function: constants at positions \[3\], but the "
+                                         r"op takes 3 positional inputs \(2 shapes and 1 constants\)"):
+        check_function(MaskedBlend, shapes=[(3, 4), (4,)], constants={3: MASK})
+
+
+def test_inputs_in_float32() -> None:
+    reports = check_function(ops.Mul, shapes=[(3, 4), (4,)], dtype=np.float32)
+    assert {c.dtype for r in reports for c in r.inputs} == {"float32"}
+    with pytest.raises(TypeError, match="check_function: dtype must be"):
+        check_function(ops.Mul, shapes=[(3,), (3,)], dtype=np.int32)

@@ -10,11 +10,12 @@ AssertionError, whose message says which case failed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .. import validation
 from ..checks import GradcheckError, GradcheckReport, check_gradients
 from ..function import Function, no_grad
 from ..tensor import Tensor
@@ -48,6 +49,8 @@ def check_function(
     kwargs: dict[str, Any] | None = None,
     *,
     domains: DomainLike | Sequence[DomainLike] = None,
+    constants: Mapping[int, Any] | None = None,
+    dtype: Any = np.float64,
     seed: int = 0,
     positive: bool = False,
     broadcast_variants: bool = True,
@@ -60,8 +63,13 @@ def check_function(
     """Gradcheck `function` (a Function subclass) on random inputs of the given shapes.
 
     function            called as function.apply(*inputs, **kwargs)
-    shapes              one shape per positional (Tensor) input
+    shapes              one shape per positional Tensor input (in order, skipping constants)
     kwargs              keyword arguments of the op (axis=, exponent=, index=, ...)
+    constants           positional arguments passed as they are, by position: {0: mask}
+                        for an op called as op(mask, a, b). Never drawn, varied or
+                        differentiated; positions in messages count them.
+    dtype               of the drawn inputs: float64, or float32 (gradcheck differentiates
+                        float64 copies, and runs the op in float32 too where it can)
     domains             where the inputs are drawn from: one domain for all inputs, or a list
                         with one per input (None entries: the default). A domain is a
                         `Domain`, a (low, high) pair (None for an open side) or a sampler
@@ -81,45 +89,69 @@ def check_function(
     (the op's domain is smaller than the one drawn from: give `domains=` or `positive=True`).
     """
     kwargs = dict(kwargs or {})
+    dtype = validation.float_dtype("check_function", "dtype", dtype)
     base = [tuple(shape) for shape in shapes]
     default = POSITIVE if positive else Domain()
     chosen = [default if d is None else Domain.of(d)
               for d in per_input(domains, len(base), "check_function")]
-    draw = functools.partial(random_inputs, seed=seed, domains=chosen)
-    _check_finite_forward(function, draw(base), kwargs, chosen)
+    arguments = _Arguments(dict(constants or {}), len(base))
+    op = functools.partial(function.apply, **kwargs)
+
+    def draw(case_shapes: list[Shape], requires_grad: bool | list[bool] = True) -> list[Any]:
+        return arguments.of(random_inputs(case_shapes, seed=seed, domains=chosen, dtype=dtype,
+                                          requires_grad=requires_grad))
+
+    with no_grad(), np.errstate(all="ignore"):
+        _check_finite_forward(function, op(*draw(base)), arguments, chosen)
 
     cases: list[tuple[list[Shape], list[bool]]] = [(base, [True] * len(base))]
     if each_input_alone and len(base) > 1:
         cases += [(base, [j == i for j in range(len(base))]) for i in range(len(base))]
     if broadcast_variants:
         cases += [(variant, [True] * len(base))
-                  for variant in _accepted_variants(function, base, kwargs, draw)]
+                  for variant in _accepted_variants(op, base, draw)]
 
     options: dict[str, Any] = {"fast_mode": fast_mode, "seed": seed}
     options.update({k: v for k, v in (("eps", eps), ("atol", atol), ("rtol", rtol))
                     if v is not None})
-    op = functools.partial(function.apply, **kwargs)
     reports = []
     for case_shapes, flags in cases:
-        report = check_gradients(op, draw(case_shapes, requires_grad=flags), **options)
+        report = check_gradients(op, draw(case_shapes, flags), **options)
         if not report.ok:
-            raise GradcheckError(
-                report, context=_describe_case(function, case_shapes, kwargs, flags)
-            ) from report.backward_error
+            context = _describe_case(function, case_shapes, kwargs, flags, arguments)
+            raise GradcheckError(report, context=context) from report.backward_error
         reports.append(report)
     return reports
 
 
-def _check_finite_forward(function: type[Function], inputs: list[Tensor], kwargs: dict[str, Any],
+class _Arguments:
+    """The op's positional arguments: drawn Tensors, with the constants at their positions."""
+
+    def __init__(self, constants: dict[int, Any], drawn: int) -> None:
+        total = drawn + len(constants)
+        bad = [p for p in constants if not (isinstance(p, int) and 0 <= p < total)]
+        if bad:
+            raise ValueError(
+                f"check_function: constants at positions {bad}, but the op takes {total} "
+                f"positional inputs ({drawn} shapes and {len(constants)} constants)")
+        self.constants = constants
+        self.positions = [p for p in range(total) if p not in constants]  # of the drawn ones
+
+    def of(self, tensors: list[Tensor]) -> list[Any]:
+        drawn = iter(tensors)
+        return [self.constants[p] if p in self.constants else next(drawn)
+                for p in range(len(self.positions) + len(self.constants))]
+
+
+def _check_finite_forward(function: type[Function], out: Tensor, arguments: _Arguments,
                           domains: list[Domain]) -> None:
     """Refuse inputs outside the op's domain before any gradient is compared: NaN from log of
     a negative number says nothing about log's backward."""
-    with no_grad(), np.errstate(all="ignore"):
-        out = function.apply(*inputs, **kwargs)
     data = out.data if isinstance(out, Tensor) else np.asarray(out)
     if data.dtype.kind in "fc" and not np.all(np.isfinite(data)):
         bad = "NaN" if np.isnan(data).any() else "inf"
-        drawn = "; ".join(f"input {i} from {d.describe()}" for i, d in enumerate(domains))
+        drawn = "; ".join(f"input {p} from {d.describe()}"
+                          for p, d in zip(arguments.positions, domains, strict=True))
         raise ValueError(
             f"check_function({function.__name__}): its forward gives {bad} on the inputs "
             f"drawn ({drawn}), so they lie outside the op's domain. Give the domain of each "
@@ -128,15 +160,15 @@ def _check_finite_forward(function: type[Function], inputs: list[Tensor], kwargs
         )
 
 
-def _accepted_variants(function: type[Function], base: list[Shape], kwargs: dict[str, Any],
-                       draw: functools.partial[list[Tensor]]) -> list[list[Shape]]:
+def _accepted_variants(op: Callable[..., Tensor], base: list[Shape],
+                       draw: Callable[[list[Shape]], list[Any]]) -> list[list[Shape]]:
     """The broadcast variants the op's forward accepts, giving the base case's output shape."""
     with no_grad(), np.errstate(all="ignore"):
-        expected = function.apply(*draw(base), **kwargs).shape
+        expected = op(*draw(base)).shape
         accepted = []
         for variant in broadcast_shape_variants(base):
             try:
-                shape = function.apply(*draw(variant), **kwargs).shape
+                shape = op(*draw(variant)).shape
             except (ValueError, IndexError, TypeError):
                 continue  # the op does not broadcast this way: nothing to check
             if shape == expected:
@@ -145,11 +177,13 @@ def _accepted_variants(function: type[Function], base: list[Shape], kwargs: dict
 
 
 def _describe_case(function: type[Function], shapes: list[Shape], kwargs: dict[str, Any],
-                   flags: list[bool]) -> str:
+                   flags: list[bool], arguments: _Arguments) -> str:
     text = f"check_function({function.__name__}): shapes {shapes}"
+    if arguments.constants:
+        text += ", constant " + ", ".join(f"input {p}" for p in sorted(arguments.constants))
     if kwargs:
         text += ", kwargs " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     if not all(flags):
-        text += ", only " + ", ".join(f"input {i}" for i, f in enumerate(flags) if f) + \
-            " requiring grad"
+        chosen = [p for p, f in zip(arguments.positions, flags, strict=True) if f]
+        text += ", only " + ", ".join(f"input {p}" for p in chosen) + " requiring grad"
     return text
