@@ -298,7 +298,30 @@ def test_unknown_reduction_and_integer_scores_are_refused(loss: Callable) -> Non
         loss(Tensor(np.zeros((2, 3), dtype=np.int64)), [0, 1])
 
 
-@pytest.mark.parametrize("margin", [float("nan"), float("inf"), "1", True])
-def test_svm_refuses_a_bad_margin(margin: object) -> None:
-    with pytest.raises(ValueError, match="svm_loss: margin must be a finite number"):
+@pytest.mark.parametrize(
+    "margin, error",
+    [(float("nan"), ValueError), (float("inf"), ValueError), pytest.param(10**400, ValueError, id="10**400"),
+     ("1", TypeError), (True, TypeError)],
+)
+def test_svm_refuses_a_bad_margin(margin: object, error: type) -> None:
+    with pytest.raises(error, match="^svm_loss: margin must be a finite number"):
         svm_loss(Tensor(np.zeros((2, 3))), [0, 1], margin=margin)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "scores, labels, error, phrase",
+    [
+        ([[1.0, 2.0], [3.0]], [0, 1], ValueError, "scores must be a rectangular array"),
+        ([[1.0, 2.0], [3.0, 4.0]], [[0], [1, 0]], ValueError, "labels must be a rectangular array"),
+        ([[1.0, 2.0], [3.0, 4.0]], [0, 10**400], ValueError, "labels must be an array of numbers that fit"),
+        ([[1.0, 2.0], [3.0, 4.0]], [0, 1], TypeError, "reduction must be one of 'mean', 'sum', 'none', got int 1"),
+    ],
+)
+def test_ragged_input_gets_our_error_not_numpys(
+    loss: Callable, scores: object, labels: object, error: type, phrase: str
+) -> None:
+    kwargs = {"reduction": 1} if error is TypeError else {}
+    with pytest.raises(error) as raised:
+        loss(scores, labels, **kwargs)
+    assert str(raised.value).startswith(f"{loss.__name__}: {phrase}")

@@ -88,11 +88,15 @@ def test_non_numeric_input_is_a_type_error() -> None:
 @pytest.mark.parametrize(
     "args, kwargs, error, phrase",
     [
-        ((0, 3), {}, ValueError, "in_features must be >= 1, got 0"),
-        ((3, -1), {}, ValueError, "num_classes must be >= 1, got -1"),
-        ((3.0, 2), {}, TypeError, "in_features must be an int, got float"),
-        ((3, True), {}, TypeError, "num_classes must be an int, got bool"),
+        ((0, 3), {}, ValueError, "in_features must be an int >= 1, got 0"),
+        ((3, -1), {}, ValueError, "num_classes must be an int >= 1, got -1"),
+        ((3.0, 2), {}, TypeError, "in_features must be an int >= 1, got float 3.0"),
+        ((3, True), {}, TypeError, "num_classes must be an int >= 1, got bool True"),
         ((3, 2), {"dtype": np.int64}, TypeError, "dtype must be a floating-point type, got int64"),
+        ((3, 2), {"init_scale": float("nan")}, ValueError, "init_scale must be a finite number >= 0, got nan"),
+        ((3, 2), {"init_scale": float("inf")}, ValueError, "init_scale must be a finite number >= 0, got inf"),
+        ((3, 2), {"init_scale": "1"}, TypeError, "init_scale must be a finite number >= 0, got str '1'"),
+        ((3, 2), {"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
     ],
 )
 def test_bad_constructor_arguments(args: tuple, kwargs: dict, error: type, phrase: str) -> None:
@@ -104,3 +108,21 @@ def test_repr() -> None:
     assert repr(LinearClassifier(64, 10)) == (
         "LinearClassifier(in_features=64, num_classes=10, dtype=float64)"
     )
+
+
+def test_a_linear_classifier_is_a_module_with_a_state_dict() -> None:
+    from tinygrad_edu.nn import Module
+
+    model = LinearClassifier(3, 2, seed=0)
+    assert isinstance(model, Module)
+    assert [name for name, _ in model.named_parameters()] == ["W", "b"]
+    state = model.state_dict()
+    assert list(state) == ["W", "b"]
+    np.testing.assert_array_equal(state["W"], model.W.data)
+    other = LinearClassifier(3, 2, seed=1)
+    other.load_state_dict(state)
+    X = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(other(X).data, model(X).data)
+    model.W.grad = np.ones((3, 2))
+    model.zero_grad()
+    assert model.W.grad is None

@@ -275,8 +275,11 @@ def test_state_dict_round_trip_resumes_the_same_trajectory() -> None:
         (lambda s: s.update(velocities=[None, None]), "2 velocities for 1 parameters"),
         (lambda s: s.update(velocities=[np.zeros(3)]), "velocity 0 has shape (3,)"),
         (lambda s: s.update(steps=-1), "steps must be an int >= 0, got -1"),
-        (lambda s: s.update(lr=float("nan")), "lr must be finite"),
-        (lambda s: s.update(momentum=1.0), "momentum must be in [0, 1)"),
+        (lambda s: s.update(lr=float("nan")), "lr must be a positive finite number, got nan"),
+        (lambda s: s.update(momentum=1.0), "momentum must be a number in [0, 1), got 1.0"),
+        (lambda s: s.update(velocities=[np.array([0.0, np.nan])]), "velocity 0 contains NaN"),
+        (lambda s: s.update(velocities=[np.array([0.0, np.inf])]), "velocity 0 contains inf"),
+        (lambda s: s.update(extra=1), "unknown entries ['extra']"),
     ],
 )
 def test_load_state_dict_refuses_a_bad_state_and_changes_nothing(change: Any, phrase: str) -> None:
@@ -319,21 +322,26 @@ def test_bad_params_are_refused(params: Any, error: type, phrase: str) -> None:
 @pytest.mark.parametrize(
     "kwargs, error, phrase",
     [
-        ({"lr": 0.0}, ValueError, "lr must be > 0, got 0.0"),
-        ({"lr": -0.1}, ValueError, "lr must be > 0"),
-        ({"lr": float("nan")}, ValueError, "lr must be finite, got nan"),
-        ({"lr": float("inf")}, ValueError, "lr must be finite, got inf"),
-        ({"lr": "0.1"}, TypeError, "lr must be a number, got str"),
-        ({"lr": 0.1, "momentum": 1.0}, ValueError, "momentum must be in [0, 1), got 1.0"),
-        ({"lr": 0.1, "momentum": -0.1}, ValueError, "momentum must be in [0, 1)"),
-        ({"lr": 0.1, "decay": -1}, ValueError, "decay must be >= 0, got -1.0"),
+        ({"lr": 0.0}, ValueError, "lr must be a positive finite number, got 0.0"),
+        ({"lr": -0.1}, ValueError, "lr must be a positive finite number, got -0.1"),
+        ({"lr": float("nan")}, ValueError, "lr must be a positive finite number, got nan"),
+        ({"lr": float("inf")}, ValueError, "lr must be a positive finite number, got inf"),
+        ({"lr": 10**400}, ValueError, "lr must be a positive finite number, got 100000..."),
+        ({"lr": "0.1"}, TypeError, "lr must be a positive finite number, got str '0.1'"),
+        ({"lr": True}, TypeError, "lr must be a positive finite number, got bool True"),
+        ({"lr": 0.1, "momentum": 1.0}, ValueError, "momentum must be a number in [0, 1), got 1.0"),
+        ({"lr": 0.1, "momentum": -0.1}, ValueError, "momentum must be a number in [0, 1)"),
+        ({"lr": 0.1, "momentum": True}, TypeError, "momentum must be a number in [0, 1), got bool"),
+        ({"lr": 0.1, "decay": -1}, ValueError, "decay must be a finite number >= 0, got -1"),
+        ({"lr": 0.1, "decay": True}, TypeError, "decay must be a finite number >= 0, got bool"),
+        ({"lr": 0.1, "weight_decay": -1e-4}, ValueError, "weight_decay must be a finite number >= 0"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kwargs: dict, error: type, phrase: str) -> None:
     W, _ = two_params()
     with pytest.raises(error) as raised:
         SGD([W], **kwargs)
-    assert phrase in str(raised.value)
+    assert str(raised.value).startswith("SGD: ") and phrase in str(raised.value)
 
 
 def test_repr() -> None:
@@ -397,8 +405,10 @@ def test_random_search_on_a_classifier_builds_no_graph() -> None:
     "kwargs, phrase",
     [
         ({"trials": 0}, "trials must be an int >= 1, got 0"),
-        ({"scale": 0.0}, "scale must be a finite number > 0, got 0.0"),
-        ({"scale": float("nan")}, "scale must be a finite number > 0, got nan"),
+        ({"scale": 0.0}, "scale must be a positive finite number, got 0.0"),
+        ({"scale": float("nan")}, "scale must be a positive finite number, got nan"),
+        ({"scale": 10**400}, "scale must be a positive finite number, got 100000..."),
+        ({"shapes": [(2, -1)]}, "shapes[0] must be an int >= 0, got -1"),
         ({"shapes": []}, "shapes is empty"),
     ],
 )
@@ -412,3 +422,100 @@ def test_random_search_refuses_bad_arguments(kwargs: dict, phrase: str) -> None:
 def test_random_search_wants_one_number_from_loss_fn() -> None:
     with pytest.raises(ValueError, match=r"loss_fn must return one number, got shape \(2,\)"):
         random_search(lambda W: W, [(2,)], trials=1, scale=1.0, seed=0)
+
+
+# ----------------------------------------------------------------- all or nothing, types
+
+
+def test_load_state_dict_with_strings_in_velocities_changes_nothing() -> None:
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    optimizer = SGD([p], lr=0.1, momentum=0.5)
+    p.grad = np.ones(2)
+    optimizer.step()
+    before = optimizer.state_dict()
+    state = {**before, "lr": 0.5, "steps": 7, "velocities": [np.array(["a", "b"])]}
+    with pytest.raises(TypeError, match=r"^SGD.load_state_dict: velocity 0 must be an array of real"):
+        optimizer.load_state_dict(state)
+    assert (optimizer.lr, optimizer.steps) == (0.1, 1)
+    np.testing.assert_array_equal(optimizer.velocities[0], before["velocities"][0])
+
+
+@pytest.mark.parametrize(
+    "velocity, error, phrase",
+    [
+        (np.array([1j, 0j]), TypeError, "velocity 0 must be an array of real numbers, got complex"),
+        ([[0.0, 1.0], [2.0]], ValueError, "velocity 0 must be a rectangular array"),
+        ("ab", TypeError, "velocity 0 must be an array of real numbers, got strings"),
+    ],
+)
+def test_load_state_dict_refuses_complex_and_ragged_velocities(
+    velocity: Any, error: type, phrase: str
+) -> None:
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    optimizer = SGD([p], lr=0.1, momentum=0.5)
+    state = {**optimizer.state_dict(), "lr": 0.5, "velocities": [velocity]}
+    with pytest.raises(error) as raised:
+        optimizer.load_state_dict(state)
+    assert str(raised.value).startswith("SGD.load_state_dict: ") and phrase in str(raised.value)
+    assert optimizer.lr == 0.1 and optimizer.velocities == [None]
+
+
+@pytest.mark.parametrize(
+    "bad_grad, error, phrase",
+    [
+        (np.array([1j, 2j]), TypeError, "must be an array of real numbers, got complex128"),
+        (np.array(["1", "2"]), TypeError, "must be an array of real numbers, got <U1"),
+        ([1.0, 2.0], TypeError, "must be an array of real numbers, got list"),
+        (np.array([True, False]), TypeError, "got bool"),
+    ],
+)
+def test_a_bad_second_gradient_fails_before_the_first_parameter_changes(
+    bad_grad: Any, error: type, phrase: str
+) -> None:
+    W, b = two_params()
+    optimizer = SGD([W, b], lr=0.1, momentum=0.9)
+    W_before = W.data.copy()
+    W.grad, b.grad = np.ones((2, 2)), bad_grad
+    with pytest.raises(error) as raised:
+        optimizer.step()
+    message = str(raised.value)
+    assert message.startswith("SGD.step: the gradient of parameter 1 'b'") and phrase in message
+    assert "no parameter was changed" in message
+    np.testing.assert_array_equal(W.data, W_before)
+    assert W.version == 0 and optimizer.velocities == [None, None] and optimizer.steps == 0
+
+
+def test_params_may_be_a_generator() -> None:
+    W, b = two_params()
+    optimizer = SGD((p for p in (W, b)), lr=0.1)
+    assert optimizer.params[0] is W and optimizer.params[1] is b
+
+
+def test_named_parameters_by_mistake_get_a_hint() -> None:
+    W, b = two_params()
+    with pytest.raises(TypeError, match=r"parameter 0 has type tuple, not Tensor; pass model.parameters\(\)"):
+        SGD([("W", W), ("b", b)], lr=0.1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, phrase",
+    [
+        ({"trials": True}, TypeError, "trials must be an int >= 1, got bool True"),
+        ({"trials": 2.0}, TypeError, "trials must be an int >= 1, got float 2.0"),
+        ({"scale": True}, TypeError, "scale must be a positive finite number, got bool True"),
+        ({"loss_fn": 3}, TypeError, "loss_fn must be callable, got int 3"),
+        ({"dtype": np.int64}, TypeError, "dtype must be a floating-point type, got int64"),
+        ({"shapes": [(2, "a")]}, TypeError, "shapes[0] must be an int >= 0, got str 'a'"),
+        ({"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
+    ],
+)
+def test_random_search_refuses_bad_types(kwargs: dict, error: type, phrase: str) -> None:
+    arguments = {"loss_fn": lambda *p: 0.0, "shapes": [(2,)], "trials": 3, "scale": 1.0, **kwargs}
+    with pytest.raises(error) as raised:
+        random_search(**arguments)
+    assert str(raised.value).startswith(f"random_search: {phrase}")
+
+
+def test_random_search_accepts_numpy_ints_and_int_shapes() -> None:
+    result = random_search(lambda w: float(w.sum()), [np.int64(3)], trials=np.int64(4), seed=0)
+    assert result.params[0].shape == (3,) and result.history.shape == (4,)

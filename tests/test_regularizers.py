@@ -70,10 +70,14 @@ def test_arrays_are_accepted_as_constants() -> None:
     assert isinstance(out, Tensor) and out.item() == 0.25 and not out.requires_grad
 
 
-@pytest.mark.parametrize("beta", [-0.1, float("nan"), float("inf"), "0.5", None, True])
-def test_elastic_net_refuses_a_bad_beta(beta: object) -> None:
+@pytest.mark.parametrize(
+    "beta, error",
+    [(-0.1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+     pytest.param(10**400, ValueError, id="10**400"), ("0.5", TypeError), (None, TypeError), (True, TypeError)],
+)
+def test_elastic_net_refuses_a_bad_beta(beta: object, error: type) -> None:
     W = Tensor(W1, requires_grad=True)
-    with pytest.raises(ValueError, match=r"elastic_net: beta must be a finite number >= 0, got"):
+    with pytest.raises(error, match=r"^elastic_net: beta must be a finite number >= 0, got"):
         elastic_net(W, beta)
     assert W.grad is None and W.version == 0
 
@@ -82,3 +86,64 @@ def test_elastic_net_refuses_a_bad_beta(beta: object) -> None:
 def test_a_non_array_is_refused(penalty: Callable) -> None:
     with pytest.raises(TypeError, match=f"{penalty.__name__}: expected a Tensor .*got str"):
         penalty("W")
+
+
+# ----------------------------------------------------------------------------- several weights
+
+PENALTIES = [
+    (l2, lambda a: np.sum(a**2), lambda a: 2 * a),
+    (l1, lambda a: np.sum(np.abs(a)), np.sign),
+    (lambda W: elastic_net(W, 0.3), lambda a: np.sum(0.3 * a**2 + np.abs(a)),
+     lambda a: 0.6 * a + np.sign(a)),
+]
+
+
+@pytest.mark.parametrize("penalty, value, gradient", PENALTIES, ids=["l2", "l1", "elastic_net"])
+def test_a_list_of_weight_matrices_sums_their_penalties_and_reaches_each(
+    penalty: Callable, value: Callable, gradient: Callable
+) -> None:
+    rng = np.random.default_rng(3)
+    raws = [rng.normal(size=(3, 2)), rng.normal(size=(4,)), rng.normal(size=(2, 2))]
+    tensors = [Tensor(raw, requires_grad=True) for raw in raws]
+    for given in (tensors, tuple(tensors)):
+        for t in tensors:
+            t.zero_grad()
+        out = penalty(given)
+        assert out.shape == () and out.requires_grad
+        assert out.item() == pytest.approx(sum(value(raw) for raw in raws), rel=1e-14)
+        out.backward()
+        for t, raw in zip(tensors, raws):
+            np.testing.assert_allclose(t.grad, gradient(raw), rtol=1e-14)
+
+
+def test_a_list_may_mix_tensors_and_constant_arrays() -> None:
+    W = Tensor([[1.0, -2.0]], requires_grad=True)
+    out = l2([W, np.array([3.0])])
+    assert out.item() == 14.0
+    out.backward()
+    np.testing.assert_array_equal(W.grad, [[2.0, -4.0]])
+
+
+def test_a_list_of_float32_weights_stays_float32() -> None:
+    Ws = [Tensor(np.ones(2, dtype=np.float32), requires_grad=True) for _ in range(2)]
+    assert elastic_net(Ws, np.float64(0.5)).dtype == np.float32
+
+
+@pytest.mark.parametrize("penalty", [l2, l1, lambda W: elastic_net(W, 0.5)], ids=["l2", "l1", "elastic_net"])
+@pytest.mark.parametrize(
+    "W, error, phrase",
+    [
+        ([[1.0, 2.0], [3.0]], ValueError, "rectangular"),
+        (np.array([1j, 2j]), TypeError, "complex"),
+        (np.array(["a"]), TypeError, "strings"),
+        ([1, 10**400], ValueError, "too large"),
+        ([Tensor([1.0], requires_grad=True), "a"], TypeError, "str"),
+    ],
+)
+def test_bad_weights_name_the_function_called(
+    penalty: Callable, W: object, error: type, phrase: str
+) -> None:
+    name = "elastic_net" if penalty not in (l1, l2) else penalty.__name__
+    with pytest.raises(error) as raised:
+        penalty(W)
+    assert str(raised.value).startswith(f"{name}: ") and phrase in str(raised.value)

@@ -164,7 +164,7 @@ def test_real_array() -> None:
     assert v.real_array("f", "x", [[1, 2], [3, 4]]).shape == (2, 2)
     array = np.ones(3)
     assert v.real_array("f", "x", array) is array
-    with pytest.raises(ValueError, match=r"^loss: y must be a rectangular array of integers"):
+    with pytest.raises(ValueError, match=r"^loss: y must be a rectangular array of numbers"):
         v.real_array("loss", "y", [[0, 1], [2]], integer=True)
     with pytest.raises(TypeError, match=r"^loss: y must be an array of integers, got floats"):
         v.real_array("loss", "y", [0.0, 1.0], integer=True)

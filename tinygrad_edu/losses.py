@@ -12,12 +12,11 @@ the textbook closed form (checked against finite differences and PyTorch in the 
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import numpy as np
 
+from . import validation
 from .function import Context, Function
 from .tensor import Tensor
 
@@ -38,13 +37,12 @@ def svm_loss(scores: Any, y: Any, margin: float = 1.0, reduction: str = "mean") 
     is taken as 0, as in the vectorized cs231n SVM (`margins > 0`) and torch.multi_margin_loss.
 
     Unlike torch.nn.functional.multi_margin_loss, the per-example loss is not divided by C.
-    Raises ValueError for non-2-D scores, bad labels or an unknown reduction.
+    Raises ValueError for non-2-D or ragged scores, bad labels, an unknown reduction or a
+    margin that is not finite; TypeError for a margin that is not a number.
     """
-    real = isinstance(margin, numbers.Real) and not isinstance(margin, bool)
-    if not (real and math.isfinite(margin)):
-        raise ValueError(f"svm_loss: margin must be a finite number, got {margin!r}")
-    scores, labels = _checked_inputs("svm_loss", scores, y, reduction)
-    return MulticlassHinge.apply(scores, labels=labels, margin=float(margin), reduction=reduction)
+    margin = validation.finite_float("svm_loss", "margin", margin)
+    scores, labels, reduction = _checked_inputs("svm_loss", scores, y, reduction)
+    return MulticlassHinge.apply(scores, labels=labels, margin=margin, reduction=reduction)
 
 
 def softmax_cross_entropy(scores: Any, y: Any, reduction: str = "mean") -> Tensor:
@@ -56,10 +54,10 @@ def softmax_cross_entropy(scores: Any, y: Any, reduction: str = "mean") -> Tenso
 
     Equals torch.nn.functional.cross_entropy(scores, y, reduction=...). Stable for any finite
     scores: each row is shifted by its maximum before exponentiating, so scores of +-1000 give
-    finite losses and gradients. Raises ValueError for non-2-D scores, bad labels or an
-    unknown reduction.
+    finite losses and gradients. Raises ValueError for non-2-D or ragged scores, bad labels or
+    an unknown reduction.
     """
-    scores, labels = _checked_inputs("softmax_cross_entropy", scores, y, reduction)
+    scores, labels, reduction = _checked_inputs("softmax_cross_entropy", scores, y, reduction)
     return SoftmaxCrossEntropy.apply(scores, labels=labels, reduction=reduction)
 
 
@@ -136,15 +134,14 @@ def _per_example(ctx: Context, grad: np.ndarray) -> np.ndarray:
     return grad / len(ctx.kwargs["labels"]) if reduction == "mean" else grad
 
 
-def _checked_inputs(name: str, scores: Any, y: Any, reduction: str) -> tuple[Any, np.ndarray]:
-    """Validate (scores, y, reduction) for a loss; returns scores as given and the labels as
-    an intp array. Every error is a ValueError naming the function and the values at fault."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"{name}: reduction must be one of {', '.join(map(repr, REDUCTIONS))}, "
-            f"got {reduction!r}"
-        )
-    data = scores.data if isinstance(scores, Tensor) else np.asarray(scores)
+def _checked_inputs(
+    name: str, scores: Any, y: Any, reduction: Any
+) -> tuple[Any, np.ndarray, str]:
+    """Validate (scores, y, reduction) for a loss; returns scores as given (an array if not a
+    Tensor), the labels as an intp array and the reduction. Every error names the function and
+    the values at fault (ValueError; TypeError for a reduction that is not a string)."""
+    reduction = validation.one_of(name, "reduction", reduction, REDUCTIONS)
+    data = scores.data if isinstance(scores, Tensor) else validation.as_array(name, "scores", scores)
     if data.ndim != 2:
         raise ValueError(
             f"{name}: scores must be 2-D (N examples, C classes), got shape {data.shape}"
@@ -154,7 +151,7 @@ def _checked_inputs(name: str, scores: Any, y: Any, reduction: str) -> tuple[Any
     n, num_classes = data.shape
     if n == 0:
         raise ValueError(f"{name}: scores has no examples (shape {data.shape})")
-    labels = np.asarray(y.data if isinstance(y, Tensor) else y)
+    labels = y.data if isinstance(y, Tensor) else validation.as_array(name, "labels", y)
     if labels.ndim != 1:
         raise ValueError(
             f"{name}: labels must be 1-D (one class index per example), got shape {labels.shape}"
@@ -176,4 +173,4 @@ def _checked_inputs(name: str, scores: Any, y: Any, reduction: str) -> tuple[Any
             + (f" ({bad.size} labels are)" if bad.size > 1 else "")
         )
     # A copy: the graph keeps the labels for backward, so a later change to y must not reach it.
-    return scores if isinstance(scores, Tensor) else data, labels.astype(np.intp)
+    return scores if isinstance(scores, Tensor) else data, labels.astype(np.intp), reduction

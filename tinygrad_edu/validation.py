@@ -37,6 +37,7 @@ __all__ = [
     "one_of",
     "float_dtype",
     "finite_array",
+    "as_array",
     "real_array",
     "axis",
     "shown",
@@ -212,33 +213,44 @@ def finite_array(func: str, name: str, array: Any, *, consequence: str = "") -> 
     raise ValueError(message + (f"; {consequence}" if consequence else ""))
 
 
-def real_array(func: str, name: str, value: Any, *, integer: bool = False) -> np.ndarray:
-    """Nested lists or an array of real numbers as an ndarray (no copy if already one).
-
-    Refused, with the function's name: ragged nesting and huge Python ints (ValueError);
-    strings, objects, bools, complex numbers, or floats when integer=True (TypeError). NaN
-    and inf pass: combine with finite_array when they must not."""
-    kind = "integers" if integer else "real numbers"
+def as_array(func: str, name: str, value: Any) -> np.ndarray:
+    """np.asarray(value), with the function's name on numpy's refusals: ragged nesting and
+    Python ints beyond 64 bits are a ValueError ("... must be a rectangular array ..."); a
+    Tensor that requires grad inside a list keeps the engine's TypeError, prefixed. The dtype
+    is not checked (see real_array)."""
     try:
         data = np.asarray(value)
     except (ValueError, OverflowError) as error:  # ragged lists; ints beyond int64
         raise ValueError(
-            f"{func}: {name} must be a rectangular array of {kind} (every row of one length), "
+            f"{func}: {name} must be a rectangular array of numbers (every row of one length), "
             f"got {type(value).__name__}: {error}"
         ) from None
-    except TypeError as error:  # e.g. a Tensor that requires grad, inside a list
+    except TypeError as error:
         raise TypeError(f"{func}: {name}: {error}") from error
-    allowed = "iu" if integer else "iuf"
-    if data.dtype.kind not in allowed:
-        if data.dtype.kind == "O":
-            huge = any(isinstance(v, int) and not _is_bool(v) for v in data.ravel()[:1000])
-            if huge:
-                raise ValueError(
-                    f"{func}: {name} must be an array of {kind} that fit in 64 bits, got "
-                    "Python ints too large for numpy"
-                )
-        what = {"b": "bools", "c": "complex numbers", "U": "strings", "S": "bytes",
-                "f": "floats", "O": "Python objects"}.get(data.dtype.kind, f"dtype {data.dtype}")
+    if data.dtype.kind == "O" and any(
+        isinstance(v, int) and not _is_bool(v) for v in data.ravel()[:1000]
+    ):
+        raise ValueError(
+            f"{func}: {name} must be an array of numbers that fit in 64 bits, got Python ints "
+            "too large for numpy"
+        )
+    return data
+
+
+_KIND_NAMES = {"b": "bools", "c": "complex numbers", "U": "strings", "S": "bytes",
+               "f": "floats", "O": "Python objects"}
+
+
+def real_array(func: str, name: str, value: Any, *, integer: bool = False) -> np.ndarray:
+    """Nested lists or an array of real numbers as an ndarray (no copy if already one).
+
+    Refused, with the function's name: ragged nesting and huge Python ints (ValueError, from
+    as_array); strings, objects, bools, complex numbers, or floats when integer=True
+    (TypeError). NaN and inf pass: combine with finite_array when they must not."""
+    data = as_array(func, name, value)
+    if data.dtype.kind not in ("iu" if integer else "iuf"):
+        what = _KIND_NAMES.get(data.dtype.kind, f"dtype {data.dtype}")
+        kind = "integers" if integer else "real numbers"
         raise TypeError(f"{func}: {name} must be an array of {kind}, got {what} ({data.dtype})")
     return data
 
