@@ -22,6 +22,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Function, Tensor
+from tinygrad_edu.checks import BackwardProblem, Culprit, GradcheckError, GradcheckReport
 from tinygrad_edu.viz import DOT_MISSING, RED, STYLES, draw_graph, render_graph
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -170,27 +171,28 @@ def op_named(root: Tensor, name: str) -> Any:
     return node
 
 
-@dataclass
-class FakeCulprit:
-    node: Any
-    op: str
-    input_index: int | None
-    rel_error: float
-    message: str = ""
+# gradcheck's results as the drawer reads them (through their types), made by hand so each
+# test controls exactly what was blamed.
 
 
-@dataclass
-class FakeReport:
-    culprits: list[FakeCulprit]
-    output: Tensor | None = None
-    ok: bool = False
-    verdict: str = "gradients disagree"
+def make_culprit(node: Any, op: str, input_index: int | None, rel_error: float) -> Culprit:
+    return Culprit(node=node, op=op, input_index=input_index, rel_error=rel_error, message="")
 
 
-class FakeError(AssertionError):
-    def __init__(self, report: FakeReport) -> None:
-        super().__init__("fake")
-        self.report = report
+def make_report(
+    culprits: list[Culprit],
+    output: Tensor | None = None,
+    ok: bool = False,
+    verdict: str = "gradients disagree",
+) -> GradcheckReport:
+    problems = [] if ok else [BackwardProblem(input_index=None, message=verdict)]
+    return GradcheckReport(
+        inputs=[], culprits=culprits, output=output, verdict=verdict, backward_problems=problems
+    )
+
+
+def make_error(report: GradcheckReport) -> GradcheckError:
+    return GradcheckError(report)
 
 
 # ------------------------------------------------------------------ structure of a known graph
@@ -413,8 +415,8 @@ def test_fake_report_culprit_is_red_with_its_error() -> None:
     graph = softmax_classifier()
     loss = graph["loss"]
     exp_node = op_named(loss, "Exp")
-    report = FakeReport([FakeCulprit(exp_node, "Exp", 0, 0.4213)], output=loss)
-    for highlight in (report, FakeError(report)):
+    report = make_report([make_culprit(exp_node, "Exp", 0, 0.4213)], output=loss)
+    for highlight in (report, make_error(report)):
         d = drawn(draw_graph(loss, highlight=highlight))
         red = d.red()
         assert red == [f"op{id(exp_node)}"]
@@ -429,7 +431,7 @@ def test_culprit_without_input_index_is_red_without_a_red_edge() -> None:
     loss = softmax_classifier()["loss"]
     log_node = loss._node.inputs[0]._node.inputs[0]._node
     assert log_node.name == "Log"
-    d = drawn(draw_graph(loss, highlight=FakeReport([FakeCulprit(log_node, "Log", None, 2.0)])))
+    d = drawn(draw_graph(loss, highlight=make_report([make_culprit(log_node, "Log", None, 2.0)])))
     assert d.text[f"op{id(log_node)}"] == "Log\nrel. error 2"
     assert RED not in d.edge_stroke.values()
 
@@ -439,8 +441,8 @@ def test_culprits_partly_in_the_graph_are_matched_by_identity_only() -> None:
     elsewhere = Cube.apply(x).exp()  # another evaluation: its Exp node is not in `mine`
     mine = Cube.apply(x).exp().sum()
     cube = mine._node.inputs[0]._node.inputs[0]._node
-    report = FakeReport(
-        [FakeCulprit(cube, "Cube", 0, 0.5), FakeCulprit(elsewhere._node, "Exp", 0, 0.1)]
+    report = make_report(
+        [make_culprit(cube, "Cube", 0, 0.5), make_culprit(elsewhere._node, "Exp", 0, 0.1)]
     )
     d = drawn(draw_graph(mine, highlight=report))
     assert d.red() == [f"op{id(cube)}"]
@@ -451,7 +453,7 @@ def test_culprits_not_in_the_graph_fall_back_to_the_same_function() -> None:
     x = Tensor([0.5, 1.5], requires_grad=True)
     blamed = Cube.apply(x)  # gradcheck's own evaluation
     mine = Cube.apply(Cube.apply(x) + 1).sum()  # the user's: two other Cube nodes
-    report = FakeReport([FakeCulprit(blamed._node, "Cube", 0, 0.25)])
+    report = make_report([make_culprit(blamed._node, "Cube", 0, 0.25)])
     d = drawn(draw_graph(mine, highlight=report))
     red = sorted(d.text[n] for n in d.red())
     assert red == ["Cube\nrel. error 0.25 (input 0)"] * 2
@@ -464,9 +466,9 @@ def test_culprits_not_in_the_graph_fall_back_to_the_same_function() -> None:
 
 def test_reports_without_culprits_say_so() -> None:
     loss = softmax_classifier()["loss"]
-    d = drawn(draw_graph(loss, highlight=FakeReport([], ok=True)))
+    d = drawn(draw_graph(loss, highlight=make_report([], ok=True)))
     assert RED not in d.stroke.values() and "gradcheck passed: nothing to highlight." in d.label
-    no_culprit = FakeReport([], verdict="the gradient of input 0 is wrong")
+    no_culprit = make_report([], verdict="the gradient of input 0 is wrong")
     d = drawn(draw_graph(loss, highlight=no_culprit))
     assert "gradcheck named no culprit op. the gradient of input 0 is wrong" in d.label
 
@@ -603,7 +605,7 @@ def test_a_culprit_stays_drawn_under_max_nodes() -> None:
     for _ in range(40):
         y = -((y + 1) - 1) * 0.5 + 0.1
     cube = op_named(y, "Cube")
-    report = FakeReport([FakeCulprit(cube, "Cube", 0, 1.0)])
+    report = make_report([make_culprit(cube, "Cube", 0, 1.0)])
     d = drawn(draw_graph(y, max_nodes=10, highlight=report))
     assert len(d.text) == 10 and d.stroke[f"op{id(cube)}"] == RED
 

@@ -1,0 +1,45 @@
+"""The graph a Tensor recorded, flattened once for the drawing: its tensors in topological
+order, its ops, and who consumes each tensor. Everything else in `viz` reads this."""
+
+from __future__ import annotations
+
+from ..function import Context
+from ..tensor import Tensor, topological_order
+
+
+class Recorded:
+    """Every tensor below `root` in topological order (inputs first), and who consumes each.
+
+    Tensors and op nodes are known by their id() while drawing (both are alive, so ids are
+    unique); the drawn node names are made from them, so drawing the same graph twice gives
+    the same names. Read-only once built.
+
+    tensors       list[Tensor], inputs before the ops that use them, `root` last
+    index         id(tensor) -> its position in `tensors`
+    ops           the op nodes, in the order of the tensors they made
+    output        id(node) -> the tensor it made
+    consumers     id(tensor) -> the ops that take it as an input, once per use (x * x: Mul twice)
+    constants     how many inputs of all ops are not Tensors (each drawn as a node of its own)
+    backward_ran  whether some tensor of the graph has a gradient
+    """
+
+    def __init__(self, root: Tensor) -> None:
+        self.root = root
+        self.tensors = topological_order(root)
+        self.index = {id(t): i for i, t in enumerate(self.tensors)}
+        self.ops: list[Context] = []
+        self.output: dict[int, Tensor] = {}
+        self.consumers: dict[int, list[Context]] = {}
+        self.constants = 0
+        for t in self.tensors:
+            node = t._node
+            if node is None:
+                continue
+            self.ops.append(node)
+            self.output[id(node)] = t
+            for x in node.inputs:
+                if isinstance(x, Tensor):
+                    self.consumers.setdefault(id(x), []).append(node)
+                else:
+                    self.constants += 1
+        self.backward_ran = any(t.grad is not None for t in self.tensors)
