@@ -292,8 +292,9 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
     The dividing by 1 - beta^t corrects the bias of m and v toward their zero start. PyTorch
-    evaluates m as m + (1 - beta1) * (g - m) (its lerp); so does this class, so that the two
-    agree to the last bit rather than to rounding.
+    evaluates m as m + (1 - beta1) * (g - m) (its lerp) and groups every product and sum in
+    its own order; this class does the same, so given the same gradients the two agree to a
+    unit in the last place (PyTorch's CPU kernels may fuse a multiply and an add).
 
     state_dict(): {"lr", "betas", "eps", "weight_decay", "steps", "exp_avg", "exp_avg_sq"}
     (PyTorch's names for m and v), exp_avg[i] and exp_avg_sq[i] being None until parameter i
