@@ -8,6 +8,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from .culprits import localize
+from .guards import inspect_ops
 from .procedure import as_input_tuple, examine, prepare
 from .report import GradcheckError, GradcheckReport, verdict
 from .settings import GradcheckSettings
@@ -100,21 +101,28 @@ def check_gradients(
 def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
                   settings: GradcheckSettings) -> GradcheckReport:
     """The check with validated settings: findings, then culprits, then the report."""
+    __tracebackhide__ = True
     subject = prepare(fn, as_input_tuple(inputs))
     with _grads_kept(subject.outside_leaves):
         findings = examine(subject, settings)
-        culprits = []
-        if not findings.ok and settings.localize and subject.output.requires_grad:
-            culprits = localize(subject.output, settings)
+        searched = settings.localize and subject.output.requires_grad
+        op_problems = inspect_ops(subject.output, settings.seed) if searched else []
+        culprits = list(op_problems)
+        if not findings.ok and searched:
+            blamed = {id(c.node) for c in op_problems}
+            culprits += [c for c in localize(subject.output, settings)
+                         if id(c.node) not in blamed]
     for copy in subject.args:  # what the check's passes left there would mislead a drawing
         if isinstance(copy, Tensor):
             copy.grad = None
     return GradcheckReport(
         inputs=findings.inputs, culprits=culprits, output=subject.output,
         verdict=verdict(findings.inputs, culprits, findings.backward_problems, subject.output,
-                        settings.localize),
+                        settings.localize, findings.fn_problems),
         backward_problems=findings.backward_problems, backward_error=findings.backward_error,
         evaluations=findings.evaluations, settings=settings, notes=findings.notes,
+        fn_problems=findings.fn_problems, op_problems=op_problems,
+        extra_evaluations=findings.extra_evaluations,
     )
 
 

@@ -12,7 +12,7 @@ from ..tensor import Tensor, topological_order
 from .fast import FastMode
 from .modes import FullMode
 from .procedure import Findings, examine, prepare
-from .report import Culprit
+from .report import Culprit, builtin_name
 from .settings import GradcheckSettings
 
 __all__ = ["localize", "FULL_NODE_CHECK_LIMIT"]
@@ -51,7 +51,7 @@ def _culprits_of(node: Context, findings: Findings) -> list[Culprit]:
             message = f"backward of {op} raised {type(error).__name__}: {error}"
         else:
             message = (f"backward of {op} is wrong for input {position} "
-                       f"(it raised {type(error).__name__})")
+                       f"(it raised {builtin_name(error)})")
         return [Culprit(node, op, position, float("inf"), message)]
     culprits = [
         Culprit(node, op, c.position, c.max_rel_error,
@@ -72,3 +72,4 @@ def _bad_input(error: BaseException) -> int | None:
         return error.input_index
     index = getattr(error, "input_index", None)  # engines before errors.BadGradient
     return index if isinstance(index, int) else None
+

@@ -20,7 +20,8 @@ from .comparison import TINY, Comparison, Tolerance, summarize
 from .differences import FiniteDifferences, Readout, short_repr
 from .modes import Upstream, random_weights
 from .progress import Progress
-from .report import BackwardProblem, InputCheck, input_label
+from .purity import changed_inputs, pristine_copies, repeat_problems
+from .report import BackwardProblem, FunctionProblem, InputCheck, builtin_name, input_label
 from .settings import GradcheckSettings
 
 __all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple"]
@@ -32,7 +33,11 @@ REPEAT_RTOL = 1e-9  # backward passes that must agree up to rounding
 class Subject:
     """What is checked: fn, the caller's inputs (`originals`), fn's arguments (`args`: float64
     leaf copies of the Tensors, constants as given), the positions of the inputs that require
-    grad, fn's output at args (with its graph), and the leaves fn closes over."""
+    grad, fn's output at args (with its graph), and the leaves fn closes over.
+
+    The numerical side calls fn on `numeric_args`, other copies of the checked inputs: the
+    recorded graph holds `args`' arrays (read-only while it lives). `pristine` keeps the
+    checked inputs' values, to tell whether fn changed them."""
 
     fn: Callable[..., Tensor]
     originals: tuple[Any, ...]
@@ -40,6 +45,8 @@ class Subject:
     checked: list[int]
     output: Tensor
     outside_leaves: list[Tensor]
+    numeric_args: list[Any]
+    pristine: list[np.ndarray | None]
 
     def label(self, position: int) -> str:
         return input_label(position, self.originals[position].name)
@@ -54,10 +61,13 @@ class Findings:
     backward_error: BaseException | None = None
     evaluations: int = 0
     notes: list[str] = field(default_factory=list)
+    fn_problems: list[FunctionProblem] = field(default_factory=list)
+    extra_evaluations: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.backward_problems and all(c.ok for c in self.inputs)
+        return (not self.backward_problems and not self.fn_problems
+                and all(c.ok for c in self.inputs))
 
 
 def as_input_tuple(inputs: Any) -> tuple[Any, ...]:
@@ -96,7 +106,10 @@ def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
     # Parameters fn closes over: backward passes accumulate into their .grad, which the
     # caller puts back afterwards.
     outside = [t for t in graph if t.is_leaf and t.requires_grad and id(t) not in ours]
-    return Subject(fn, inputs, args, checked, output, outside)
+    numeric = [_float64_copy(x) if i in checked else a
+               for i, (x, a) in enumerate(zip(inputs, args, strict=True))]
+    return Subject(fn, inputs, args, checked, output, outside, numeric,
+                   pristine_copies(inputs, checked))
 
 
 def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
@@ -115,11 +128,11 @@ def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
 
 
 def _float64_copy(x: Tensor) -> Tensor:
-    """A leaf copy of x, in C order (fast mode perturbs ranges of its flattened view):
+    """A leaf copy of x as fn must see it: same shape (0-d stays 0-d) and memory layout,
     float64 if x is floating-point, with x's requires_grad and name."""
     dtype = np.float64 if x.dtype.kind == "f" else x.dtype
-    return Tensor(np.ascontiguousarray(x.data), requires_grad=x.requires_grad, name=x.name,
-                  dtype=dtype)
+    data = np.array(x.data, dtype=dtype, order="K", copy=True)
+    return Tensor(data, requires_grad=x.requires_grad, name=x.name, dtype=dtype)
 
 
 class CheckRun:
@@ -135,8 +148,8 @@ class CheckRun:
         readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
         base, terms = readout.at_output(output)
         tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
-        self.differences = FiniteDifferences(readout, subject.args, base, terms, settings.eps,
-                                             tolerance)
+        self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
+                                             settings.eps, tolerance)
 
     def summarize(self, position: int, method: str, checked: int,
                   comparisons: list[Comparison], *, note: str = "",
@@ -158,8 +171,14 @@ def _precision(output: Tensor) -> float:
 
 def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
     """The analytic side, then the numerical side for each input that requires grad."""
+    __tracebackhide__ = True
     run = CheckRun(subject, settings)
     findings = Findings()
+    findings.fn_problems = changed_inputs(subject, subject.args, "while it was recorded")
+    if not findings.fn_problems:
+        findings.fn_problems, findings.extra_evaluations = repeat_problems(subject, run)
+    if findings.fn_problems:  # no difference can be trusted
+        return findings
     if subject.output.dtype != np.float64:
         findings.notes.append(
             f"fn returned {subject.output.dtype} for float64 inputs: it computes in lower "
@@ -172,8 +191,7 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
             findings.backward_problems = analytic_side.problems(analytic, run.rng)
     except Exception as error:  # a backward that raises is a wrong backward
         findings.backward_error = error
-        findings.backward_problems = [
-            BackwardProblem(None, f"backward raised {type(error).__name__}: {error}")]
+        findings.backward_problems = [BackwardProblem(None, _raised(error))]
         return findings
     sizes = [subject.args[i].size for i in subject.checked]
     with Progress(settings.mode.planned_evaluations(sizes), settings.progress) as progress:
@@ -181,7 +199,18 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
             findings.inputs.append(settings.mode.check_input(
                 run, position, jacobian, run.upstream.method, progress))
     findings.evaluations = run.differences.evaluations
+    findings.fn_problems = changed_inputs(subject, subject.numeric_args,
+                                          "while its differences were taken")
     return findings
+
+
+def _raised(error: BaseException) -> str:
+    text = f"backward raised {builtin_name(error)}: {error}"
+    if isinstance(error, ValueError) and ("read-only" in str(error)
+                                          or type(error).__name__ == "LockedArrayError"):
+        text += (" (a backward wrote into an array the graph saved, read-only while the graph "
+                 "lives: such a backward is not repeatable; compute out of place)")
+    return text
 
 
 class _Analytic:

@@ -8,6 +8,7 @@ once, complete, and not changed afterwards (the dataclasses are frozen).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ __all__ = [
     "InputCheck",
     "BackwardProblem",
     "Culprit",
+    "FunctionProblem",
     "GradcheckReport",
     "GradcheckError",
     "MAX_LISTED",
@@ -93,6 +95,17 @@ class BackwardProblem:
     rel_error: float = float("inf")
 
 
+@dataclass(frozen=True)
+class FunctionProblem:
+    """fn is not a function of its inputs: `kind` is "not deterministic" (two calls at the
+    same point differ by `size`) or "changes its inputs" (input `input_index`, by `size`)."""
+
+    kind: str
+    input_index: int | None
+    size: float
+    message: str
+
+
 @dataclass(frozen=True, eq=False)
 class Culprit:
     """An op of `report.output`'s graph whose backward disagrees with its own finite
@@ -118,12 +131,16 @@ class GradcheckReport:
     evaluations: int = 0  # calls of fn made for finite differences
     settings: GradcheckSettings | None = None
     notes: list[str] = field(default_factory=list)  # warnings about the check itself
+    fn_problems: list[FunctionProblem] = field(default_factory=list)
+    op_problems: list[Culprit] = field(default_factory=list)  # also in culprits
+    extra_evaluations: int = 0  # calls of fn made to check it is a function, and in its dtype
 
     @property
     def ok(self) -> bool:
-        """Every input agrees with finite differences and backward behaved (linear, repeatable,
-        no error)."""
-        return not self.backward_problems and all(c.ok for c in self.inputs)
+        """fn is a function, every input agrees with finite differences, backward behaved
+        (linear, repeatable, no error) and no op misbehaved on guarded copies."""
+        return (not self.backward_problems and not self.fn_problems and not self.op_problems
+                and all(c.ok for c in self.inputs))
 
     @property
     def kinks(self) -> list[Mismatch]:
@@ -150,6 +167,15 @@ class GradcheckError(AssertionError):
         self.report = report
 
 
+def builtin_name(error: BaseException) -> str:
+    """The name of the built-in exception class the error is (ValueError for the engine's
+    GradientShapeError): what users catch."""
+    for cls in type(error).__mro__:
+        if cls.__module__ == "builtins":
+            return cls.__name__
+    return type(error).__name__
+
+
 def input_label(position: int, name: str | None) -> str:
     return f"input {position}" + (f" {name!r}" if name else "")
 
@@ -159,10 +185,10 @@ def input_label(position: int, name: str | None) -> str:
 
 def verdict(inputs: list[InputCheck], culprits: list[Culprit],
             backward_problems: list[BackwardProblem], output: Tensor | None,
-            localized: bool) -> str:
+            localized: bool, fn_problems: Sequence[FunctionProblem] = ()) -> str:
     """The one-line conclusion: what passed, or which op (or what else) is at fault."""
     failing = [c for c in inputs if not c.ok]
-    if not backward_problems and not failing:
+    if not backward_problems and not failing and not culprits and not fn_problems:
         labels = " and ".join(c.label for c in inputs)
         directional = sum(c.directional_checks for c in inputs)
         max_rel = max((c.max_rel_error for c in inputs), default=0.0)
@@ -175,6 +201,8 @@ def verdict(inputs: list[InputCheck], culprits: list[Culprit],
         return text
     if culprits:
         return "; ".join(c.message for c in culprits)
+    if fn_problems:
+        return fn_problems[0].message
     if backward_problems:
         return backward_problems[0].message
     what = ", ".join(f"{c.label} ({c.failures} of {c.checked} {c.unit})" for c in failing)
@@ -200,12 +228,13 @@ def format_report(report: GradcheckReport) -> str:
     else:
         lines = [f"{head} (eps={s.eps}, {s.tolerance_text}; checked in float64)"]
     lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  {problem.message}" for problem in report.fn_problems]
     for problem in report.backward_problems:
         lines.append(f"  {problem.message}")
     for check in report.inputs:
         lines += _format_input(check)
     if report.culprits:
-        lines.append("  culprits (each op re-checked on a copy of its own inputs):")
+        lines.append("  culprits (each op re-checked on copies of its own inputs):")
         lines += [f"    {c.message}" + (f" (rel. error {c.rel_error:.1e})"
                                         if np.isfinite(c.rel_error) else "")
                   for c in report.culprits]

@@ -1,0 +1,155 @@
+"""Structural checks of each op, on guarded copies of its own inputs: faults a finite
+difference may not show, or shows without saying which op is to blame.
+
+For every op of the recorded graph, on fresh copies of the inputs it saw:
+
+    forward twice          the same inputs must give the same output (no random or changing
+                           state inside the op), and forward must leave its inputs alone
+    backward, guarded      backward must leave the arrays saved for it and the upstream
+                           gradient alone (another consumer of either would see the change)
+    forward, forward, then backward of the first
+                           must give what backward gave right after its own forward: an op that
+                           keeps state outside ctx (a cache of its last output) fails this
+
+Each costs a few calls of the op alone, about what one evaluation of fn costs for all of them.
+A problem found is a `Culprit` naming the op and what it did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, enable_grad
+from ..tensor import Tensor, topological_order
+from .report import Culprit
+
+__all__ = ["inspect_ops"]
+
+SAME_RTOL = 1e-12  # two runs of a deterministic op agree to this (BLAS may reorder sums)
+
+
+def inspect_ops(output: Tensor, seed: int = 0) -> list[Culprit]:
+    """The structural problems of the ops of output's graph, in creation order."""
+    rng = np.random.default_rng(seed)
+    culprits: list[Culprit] = []
+    for tensor in reversed(topological_order(output, only_requiring_grad=True)):
+        node = tensor.grad_fn
+        if node is not None:
+            culprits += _inspect(node, rng)
+    return culprits
+
+
+def _copies(node: Context, scale: float, rng: np.random.Generator) -> list[Any]:
+    """Fresh leaf copies of the node's Tensor inputs (their float values moved by a relative
+    `scale` of random size, keeping their signs), constants as they are."""
+    copies: list[Any] = []
+    for x, needs in zip(node.inputs, node.needs_input_grad, strict=True):
+        if not isinstance(x, Tensor):
+            copies.append(x)
+            continue
+        data = np.array(x.data, copy=True)
+        if scale and data.dtype.kind == "f":
+            data *= 1 + scale * rng.uniform(0.5, 1.0, size=data.shape).astype(data.dtype)
+        copies.append(Tensor(data, requires_grad=needs))
+    return copies
+
+
+def _run(node: Context, inputs: list[Any]) -> tuple[Tensor, Context]:
+    with enable_grad():
+        out = node.fn.apply(*inputs, **node.kwargs)
+    ctx = out.grad_fn
+    if ctx is None:
+        raise _Skip
+    return out, ctx
+
+
+class _Skip(Exception):
+    """The op cannot be run on copies here; its finite differences speak for it."""
+
+
+def _backward(ctx: Context, grad: np.ndarray) -> list[np.ndarray]:
+    """The op's own backward on (ctx, grad), its gradients as arrays."""
+    result = ctx.fn.backward(ctx, grad)
+    grads = result if isinstance(result, tuple) else (result,)
+    return [np.array(g.data if isinstance(g, Tensor) else g, dtype=np.float64, copy=True)
+            if g is not None else np.zeros(0) for g in grads]
+
+
+def _inspect(node: Context, rng: np.random.Generator) -> list[Culprit]:
+    op = node.name
+
+    def culprit(message: str, input_index: int | None = None) -> list[Culprit]:
+        return [Culprit(node, op, input_index, float("inf"), message)]
+
+    try:
+        inputs = _copies(node, 0.0, rng)
+        before = [np.array(x.data, copy=True) if isinstance(x, Tensor) else None for x in inputs]
+        out, ctx = _run(node, inputs)
+        for i, (x, kept) in enumerate(zip(inputs, before, strict=True)):
+            if kept is not None and not _same(x.data, kept):
+                return culprit(f"forward of {op} writes into its input {i} (by up to "
+                               f"{_gap(x.data, kept):.1e}): compute out of place", i)
+        again, _ = _run(node, _copies(node, 0.0, rng))
+        if not _same(again.data, out.data):
+            return culprit(f"forward of {op} is not deterministic: two calls on the same inputs "
+                           f"differ by up to {_gap(again.data, out.data):.1e} (random or "
+                           "changing state inside the op)")
+        grad = rng.uniform(0.5, 1.0, size=out.shape).astype(out.dtype) \
+            * rng.choice([-1.0, 1.0], size=out.shape).astype(out.dtype)
+        return _inspect_backward(node, ctx, grad, rng, culprit)
+    except _Skip:
+        return []
+    except Exception:  # noqa: BLE001 - what fails here is reported by the finite differences
+        return []
+
+
+def _inspect_backward(node: Context, ctx: Context, grad: np.ndarray, rng: np.random.Generator,
+                      culprit: Any) -> list[Culprit]:
+    op = node.name
+    saved = [(k, a, np.array(a, copy=True)) for k, a in enumerate(ctx.saved_tensors)
+             if isinstance(a, np.ndarray)]
+    upstream = grad.copy()
+    try:
+        first = _backward(ctx, upstream)
+    except ValueError as error:  # a write into a locked saved array
+        if "read-only" in str(error) or type(error).__name__ == "LockedArrayError":
+            return culprit(f"backward of {op} writes into the arrays saved for it "
+                           f"({type(error).__name__}): compute out of place")
+        raise
+    for k, array, kept in saved:
+        if not _same(array, kept):
+            return culprit(f"backward of {op} writes into its saved array {k} (by up to "
+                           f"{_gap(array, kept):.1e}): a second backward would see the change")
+    if not _same(upstream, grad):
+        return culprit(f"backward of {op} writes into its upstream gradient (by up to "
+                       f"{_gap(upstream, grad):.1e}): another consumer of that array would "
+                       "see the change; compute out of place")
+    _, ctx_b = _run(node, _copies(node, 0.0, rng))
+    _run(node, _copies(node, 1e-2, rng))  # another call in between
+    later = _backward(ctx_b, grad.copy())
+    for i, (a, b) in enumerate(zip(first, later, strict=False)):
+        if a.shape == b.shape and not _same(a, b):
+            return culprit(f"backward of {op} depends on later calls of its forward (its "
+                           f"gradient for input {i} changed by up to {_gap(a, b):.1e}): it "
+                           "keeps state outside ctx; save what backward needs with "
+                           "ctx.save_for_backward", i)
+    return []
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind not in "fc":
+        return bool(np.array_equal(a, b))
+    scale = np.maximum(np.abs(a), np.abs(b))
+    close = np.abs(a - b) <= SAME_RTOL * scale
+    return bool(np.all(close | (np.isnan(a) & np.isnan(b)) | (a == b)))
+
+
+def _gap(a: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
+    return float(np.nanmax(gap, initial=0.0)) if gap.size else 0.0

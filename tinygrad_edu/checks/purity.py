@@ -1,0 +1,61 @@
+"""Is fn a function? Before any difference is trusted, fn is evaluated a second time at the
+same point, and its inputs are compared with what they were. A random fn (dropout, noise) or
+one that changes its own inputs gets its own verdict, never "kinks", never a pass."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..function import no_grad
+from ..tensor import Tensor
+from .report import FunctionProblem
+
+if TYPE_CHECKING:
+    from .procedure import CheckRun, Subject
+
+__all__ = ["changed_inputs", "repeat_problems", "REPEAT_SAFETY"]
+
+REPEAT_SAFETY = 16.0  # two calls at one point may differ by this many ε of f's terms (BLAS)
+
+
+def changed_inputs(subject: Subject, args: list[Any], when: str) -> list[FunctionProblem]:
+    """The checked inputs among args whose values differ from the caller's."""
+    problems = []
+    for i in subject.checked:
+        now, kept = args[i].data, subject.pristine[i]
+        if np.array_equal(now, kept, equal_nan=True):
+            continue
+        gap = float(np.nanmax(np.abs(now - kept), initial=0.0))
+        problems.append(FunctionProblem(
+            "changes its inputs", i, gap,
+            f"fn changes its {subject.label(i)} in place {when} (by up to {gap:.1e}): its "
+            "finite differences would be taken at moving points; compute out of place"))
+    return problems
+
+
+def repeat_problems(subject: Subject, run: CheckRun) -> tuple[list[FunctionProblem], int]:
+    """fn called again at the same point (on the numerical side's copies) must give the
+    recorded output again. Returns the problems and the number of calls made."""
+    with no_grad():
+        again = run.differences.readout(subject.numeric_args)
+    base, terms = run.differences.base, run.differences.terms
+    allowed = REPEAT_SAFETY * run.differences.tolerance.precision * np.maximum(terms, np.abs(again))
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(again - base)
+    same = (gap <= allowed) | (np.isnan(again) & np.isnan(base)) | (again == base)
+    problems = changed_inputs(subject, subject.numeric_args, "when called again")
+    if not np.all(same):
+        size = float(np.nanmax(np.where(same, 0.0, gap), initial=np.inf))
+        problems.insert(0, FunctionProblem(
+            "not deterministic", None, size,
+            f"fn is not deterministic: two calls at the same point differ by {size:.1e}; "
+            "fix its random seed (or its state) so that fn is a function of its inputs"))
+    return problems, 1
+
+
+def pristine_copies(inputs: tuple[Any, ...], checked: list[int]) -> list[np.ndarray | None]:
+    """float64 copies of the checked inputs' values, to compare fn's arguments with."""
+    return [np.array(x.data, dtype=np.float64) if i in checked and isinstance(x, Tensor)
+            else None for i, x in enumerate(inputs)]
