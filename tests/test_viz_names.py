@@ -136,6 +136,18 @@ def test_constants_of_any_type_are_escaped() -> None:
     assert constants == ["'a\\x00b'", "b'\\x1b'", "None", "dict", "BadRepr", "'\\ud800'"]
 
 
+def test_constants_that_are_huge_or_hold_themselves_draw_short() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    out = Twice.apply(x, loop, list(range(100_000)), size=10**5000)
+    labels = svg_labels(rendered(out.sum()))
+    assert labels[f"k{id(out._node)}_1"] == "[[[[…]]]]"
+    many = labels[f"k{id(out._node)}_2"]
+    assert many.startswith("[0, 1, 2, 3,") and many.endswith("…") and len(many) == 40
+    assert labels[f"op{id(out._node)}"] == "Twice\nsize=≈2**16609"
+
+
 def test_a_type_name_with_control_characters_is_escaped() -> None:
     odd = type("Odd\x07Type", (), {})
     x = Tensor([1.0, 2.0], requires_grad=True)

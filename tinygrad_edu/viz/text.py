@@ -64,33 +64,52 @@ def array_values(data: np.ndarray) -> str:
     )
 
 
-def compact(value: Any) -> str:
+def compact(value: Any, depth: int = 0) -> str:
     """A short text for a kwarg or constant: `2`, `0.5`, `(0, 1)`, `[0, 2, 1]`, `1:3`, `'mean'`;
-    other objects by their type's name."""
+    other objects by their type's name. At most MAX_ARG_CHARS long, whatever the value (a
+    list of a million items, a list holding itself, an int of a thousand digits)."""
     if isinstance(value, (bool, np.bool_)) or value is None:
         text = repr(value)
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):.6g}"
     elif isinstance(value, (int, np.integer)):
-        text = str(int(value))
+        value = int(value)
+        sign = "-" if value < 0 else ""
+        text = str(value) if value.bit_length() <= 64 else f"≈{sign}2**{value.bit_length() - 1}"
     elif isinstance(value, (str, bytes)):
-        text = repr(value)
+        text = repr(value[: MAX_ARG_CHARS + 1])
     elif isinstance(value, np.ndarray):
         text = _compact_array(value)
-    elif isinstance(value, tuple):
-        inner = ", ".join(map(compact, value))
-        text = f"({inner},)" if len(value) == 1 else f"({inner})"
-    elif isinstance(value, list):
-        text = "[" + ", ".join(map(compact, value)) + "]"
+    elif isinstance(value, (tuple, list)):
+        inner = _compact_items(value, depth + 1)
+        if isinstance(value, list):
+            text = f"[{inner}]"
+        else:
+            text = f"({inner},)" if len(value) == 1 else f"({inner})"
     elif isinstance(value, slice):
         parts = (value.start, value.stop, value.step)
-        text = ":".join("" if v is None else compact(v) for v in parts)
+        text = ":".join("" if v is None else compact(v, depth + 1) for v in parts)
         text = text[:-1] if value.step is None else text
     elif value is Ellipsis:
         text = "..."
     else:
         text = type(value).__name__
     return escape_unsafe(cut(text))
+
+
+def _compact_items(values: tuple[Any, ...] | list[Any], depth: int) -> str:
+    """The items of a tuple or list, as many as fit in MAX_ARG_CHARS."""
+    if depth > 3:
+        return "…" if values else ""
+    parts: list[str] = []
+    length = 0
+    for item in values:
+        if length > MAX_ARG_CHARS:
+            parts.append("…")
+            break
+        parts.append(compact(item, depth))
+        length += len(parts[-1]) + 2
+    return ", ".join(parts)
 
 
 def _compact_array(value: np.ndarray) -> str:
