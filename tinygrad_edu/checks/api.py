@@ -106,7 +106,8 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
     with _grads_kept(subject.outside_leaves):
         findings = examine(subject, settings)
         searched = settings.localize and subject.output.requires_grad
-        op_problems = inspect_ops(subject.output, settings.seed) if searched else []
+        leaves = {id(subject.args[i]): subject.pristine[i] for i in subject.checked}
+        op_problems = inspect_ops(subject.output, settings.seed, leaves) if searched else []
         culprits = list(op_problems)
         if not findings.ok and searched:
             blamed = {id(c.node) for c in op_problems}

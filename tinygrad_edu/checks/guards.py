@@ -30,26 +30,40 @@ __all__ = ["inspect_ops"]
 SAME_RTOL = 1e-12  # two runs of a deterministic op agree to this (BLAS may reorder sums)
 
 
-def inspect_ops(output: Tensor, seed: int = 0) -> list[Culprit]:
-    """The structural problems of the ops of output's graph, in creation order."""
+def inspect_ops(output: Tensor, seed: int = 0,
+                leaves: dict[int, np.ndarray] | None = None) -> list[Culprit]:
+    """The structural problems of the ops of output's graph, in creation order.
+
+    The graph is replayed op by op on copies: each op gets the values its inputs had when it
+    ran in the replay (an op that changed its inputs in the recorded call is then caught in
+    the act). `leaves` maps id(leaf Tensor) to the values to start from (fn's inputs as the
+    caller gave them); other leaves start from their current values."""
     rng = np.random.default_rng(seed)
+    values: dict[int, np.ndarray] = dict(leaves or {})
     culprits: list[Culprit] = []
     for tensor in reversed(topological_order(output, only_requiring_grad=True)):
         node = tensor.grad_fn
-        if node is not None:
-            culprits += _inspect(node, rng)
+        if node is None:
+            continue
+        inputs = [np.array(values.get(id(x), x.data), copy=True) if isinstance(x, Tensor)
+                  else None for x in node.inputs]
+        found, out = _inspect(node, inputs, rng)
+        culprits += found
+        if out is not None:
+            values[id(tensor)] = out
     return culprits
 
 
-def _copies(node: Context, scale: float, rng: np.random.Generator) -> list[Any]:
-    """Fresh leaf copies of the node's Tensor inputs (their float values moved by a relative
-    `scale` of random size, keeping their signs), constants as they are."""
+def _copies(node: Context, inputs: list[np.ndarray | None], scale: float,
+            rng: np.random.Generator) -> list[Any]:
+    """Fresh leaf Tensors of these input values (float values moved by a relative `scale` of
+    random size, keeping their signs), constants as the node got them."""
     copies: list[Any] = []
-    for x, needs in zip(node.inputs, node.needs_input_grad, strict=True):
-        if not isinstance(x, Tensor):
+    for x, data, needs in zip(node.inputs, inputs, node.needs_input_grad, strict=True):
+        if data is None:
             copies.append(x)
             continue
-        data = np.array(x.data, copy=True)
+        data = data.copy()
         if scale and data.dtype.kind == "f":
             data *= 1 + scale * rng.uniform(0.5, 1.0, size=data.shape).astype(data.dtype)
         copies.append(Tensor(data, requires_grad=needs))
@@ -77,36 +91,38 @@ def _backward(ctx: Context, grad: np.ndarray) -> list[np.ndarray]:
             if g is not None else np.zeros(0) for g in grads]
 
 
-def _inspect(node: Context, rng: np.random.Generator) -> list[Culprit]:
+def _inspect(node: Context, values: list[np.ndarray | None], rng: np.random.Generator
+             ) -> tuple[list[Culprit], np.ndarray | None]:
+    """The op's problems on copies of these input values, and its output."""
     op = node.name
 
     def culprit(message: str, input_index: int | None = None) -> list[Culprit]:
         return [Culprit(node, op, input_index, float("inf"), message)]
 
     try:
-        inputs = _copies(node, 0.0, rng)
-        before = [np.array(x.data, copy=True) if isinstance(x, Tensor) else None for x in inputs]
+        inputs = _copies(node, values, 0.0, rng)
         out, ctx = _run(node, inputs)
-        for i, (x, kept) in enumerate(zip(inputs, before, strict=True)):
+        result = np.array(out.data, copy=True)
+        for i, (x, kept) in enumerate(zip(inputs, values, strict=True)):
             if kept is not None and not _same(x.data, kept):
                 return culprit(f"forward of {op} writes into its input {i} (by up to "
-                               f"{_gap(x.data, kept):.1e}): compute out of place", i)
-        again, _ = _run(node, _copies(node, 0.0, rng))
+                               f"{_gap(x.data, kept):.1e}): compute out of place", i), result
+        again, _ = _run(node, _copies(node, values, 0.0, rng))
         if not _same(again.data, out.data):
             return culprit(f"forward of {op} is not deterministic: two calls on the same inputs "
                            f"differ by up to {_gap(again.data, out.data):.1e} (random or "
-                           "changing state inside the op)")
+                           "changing state inside the op)"), result
         grad = rng.uniform(0.5, 1.0, size=out.shape).astype(out.dtype) \
             * rng.choice([-1.0, 1.0], size=out.shape).astype(out.dtype)
-        return _inspect_backward(node, ctx, grad, rng, culprit)
+        return _inspect_backward(node, values, ctx, grad, rng, culprit), result
     except _Skip:
-        return []
+        return [], None
     except Exception:  # noqa: BLE001 - what fails here is reported by the finite differences
-        return []
+        return [], None
 
 
-def _inspect_backward(node: Context, ctx: Context, grad: np.ndarray, rng: np.random.Generator,
-                      culprit: Any) -> list[Culprit]:
+def _inspect_backward(node: Context, values: list[np.ndarray | None], ctx: Context,
+                      grad: np.ndarray, rng: np.random.Generator, culprit: Any) -> list[Culprit]:
     op = node.name
     saved = [(k, a, np.array(a, copy=True)) for k, a in enumerate(ctx.saved_tensors)
              if isinstance(a, np.ndarray)]
@@ -126,8 +142,8 @@ def _inspect_backward(node: Context, ctx: Context, grad: np.ndarray, rng: np.ran
         return culprit(f"backward of {op} writes into its upstream gradient (by up to "
                        f"{_gap(upstream, grad):.1e}): another consumer of that array would "
                        "see the change; compute out of place")
-    _, ctx_b = _run(node, _copies(node, 0.0, rng))
-    _run(node, _copies(node, 1e-2, rng))  # another call in between
+    _, ctx_b = _run(node, _copies(node, values, 0.0, rng))
+    _run(node, _copies(node, values, 1e-2, rng))  # another call in between
     later = _backward(ctx_b, grad.copy())
     for i, (a, b) in enumerate(zip(first, later, strict=False)):
         if a.shape == b.shape and not _same(a, b):
