@@ -42,6 +42,13 @@ BUILT_IN_CASES: dict[str, list[dict[str, Any]]] = {
                 dict(shapes=[(3, 4)], kwargs={"index": (1, slice(1, 3))}),
                 dict(shapes=[(3, 4)],
                      kwargs={"index": (np.array([0, 2, 0]), np.array([1, 3, 1]))})],
+    "BroadcastTo": [dict(shapes=[(3, 1)], kwargs={"shape": (2, 3, 4)}),
+                    dict(shapes=[(4,)], kwargs={"shape": (3, 4)})],
+    "Cast": [dict(shapes=[(3, 4)], kwargs={"dtype": np.float64}, dtype=np.float32)],
+    "ScatterAdd": [dict(shapes=[(3,)], kwargs={"index": np.array([0, 2, 0]), "shape": (4,)})],
+    "Where": [dict(shapes=[(3, 4), (4,)],
+                   constants={0: np.array([[True, False, True, True], [False, False, True, False],
+                                           [True, True, False, True]])})],
 }
 
 

@@ -13,7 +13,8 @@ The modules, one concern each:
     testing       helpers for your own pytest suite (check_function)
 """
 
-from . import losses, nn, optim, regularizers, testing
+from . import errors, losses, nn, optim, regularizers, testing, versions
+from .autograd import grad
 from .checks import (
     Culprit,
     GradcheckError,
@@ -34,15 +35,16 @@ from .function import (
 )
 from .losses import softmax_cross_entropy, svm_loss
 from .nn import LinearClassifier
-from .ops import maximum, unbroadcast
+from .ops import maximum, unbroadcast, where
 from .optim import SGD, RandomSearchResult, random_search
 from .regularizers import elastic_net, l1, l2
-from .tensor import Tensor, topological_order
+from .tensor import Tensor, as_tensor, topological_order
 from .viz import draw_graph, render_graph
 
 __all__ = [
     # engine
     "Tensor",
+    "as_tensor",
     "Function",
     "Context",
     "no_grad",
@@ -51,8 +53,10 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "maximum",
+    "where",
     "unbroadcast",
     "topological_order",
+    "grad",
     # gradient checking
     "numerical_gradient",
     "numerical_gradient_array",
@@ -75,6 +79,8 @@ __all__ = [
     "draw_graph",
     "render_graph",
     # submodules
+    "errors",
+    "versions",
     "losses",
     "nn",
     "optim",

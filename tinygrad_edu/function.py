@@ -19,25 +19,22 @@ Every op in tinygrad_edu, built-in or written by a user, is a subclass of `Funct
 input requires grad, records a `Context` as the output's node. That node is the whole graph
 record: `Tensor.backward` walks it, `gradcheck` re-checks it, `draw_graph` draws it.
 
-This module also holds the two thread-local modes: grad mode (`no_grad`, `enable_grad`) and
-anomaly mode (`detect_anomaly`).
+The modes (`no_grad`, `detect_anomaly`) live in `modes.py`; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import threading
 import traceback
-import weakref
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .tensor import Tensor
+from . import versions
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, modes, no_grad
+from .walk import FreedArrays
 
 __all__ = [
     "Function",
@@ -49,130 +46,7 @@ __all__ = [
     "is_anomaly_enabled",
 ]
 
-
-class _Modes(threading.local):
-    # Class attributes are the per-thread defaults: a new thread starts with grad mode on.
-    grad_enabled: bool = True
-    anomaly: bool = False
-
-
-_modes = _Modes()
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class _ModeSwitch(contextlib.ContextDecorator):
-    """Sets one flag of this thread's modes for the duration of a `with` block or a call."""
-
-    _flag = ""
-    _value = False
-
-    def __enter__(self) -> None:
-        self._previous = getattr(_modes, self._flag)
-        setattr(_modes, self._flag, self._value)
-
-    def __exit__(self, *exc: object) -> None:
-        setattr(_modes, self._flag, self._previous)
-
-
-class no_grad(_ModeSwitch):
-    """Context manager (and decorator): ops run but record no graph, in this thread only."""
-
-    _flag, _value = "grad_enabled", False
-
-
-class enable_grad(_ModeSwitch):
-    """Context manager (and decorator): turns graph recording back on inside `no_grad`."""
-
-    _flag, _value = "grad_enabled", True
-
-
-class detect_anomaly(_ModeSwitch):
-    """Context manager (and decorator): check every forward output and every gradient for NaN
-    and inf, and name the op (and where in your code it was created) that produced one.
-
-    It records a traceback per op, so it is slow: turn it on to hunt a NaN, not to train.
-    """
-
-    _flag, _value = "anomaly", True
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops in this thread record a graph."""
-    return _modes.grad_enabled
-
-
-def is_anomaly_enabled() -> bool:
-    """Whether anomaly detection is on in this thread."""
-    return _modes.anomaly
-
-
-# One clock for all in-place changes. Each change stamps the changed *array* with the next tick
-# (so every Tensor sharing that array, e.g. after detach(), sees it), and each op notes the tick
-# it ran at. Backward looks at the stamps only when the clock has moved since the op ran, so the
-# common case (no change at all) costs one comparison.
-mutation_clock = [0]
 _op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
-_array_stamps: dict[int, tuple[weakref.ref, int]] = {}
-
-
-_clock_lock = threading.Lock()  # two threads' ticks must never coincide or run backwards
-
-
-def bump_version(array: np.ndarray) -> int:
-    """Record that `array` was just changed in place; returns its new version."""
-    key = id(array)
-    with _clock_lock:
-        mutation_clock[0] += 1
-        tick = mutation_clock[0]
-        entry = _array_stamps.get(key)
-        if entry is not None and entry[0]() is array:
-            ref = entry[0]
-        else:  # forget the stamp when the array dies: a later array with its id starts at 0
-            ref = weakref.ref(array, lambda _, key=key: _array_stamps.pop(key, None))
-        _array_stamps[key] = (ref, tick)
-    return tick
-
-
-def array_version(array: Any) -> int:
-    """The tick of the last in-place change of `array` through the library (0: never)."""
-    entry = _array_stamps.get(id(array))
-    return entry[1] if entry is not None and entry[0]() is array else 0
-
-
-class FreedArrays:
-    """Stands in `ctx.saved_tensors` once a backward pass without retain_graph released the
-    saved arrays: any use of it raises, saying how to keep them."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: type[Function]) -> None:
-        self.fn = fn
-
-    def _refuse(self, *_: Any) -> Any:
-        raise RuntimeError(
-            f"backward of {self.fn.__name__}: its saved arrays were freed by an earlier "
-            "backward(). To run backward through the same graph twice, pass retain_graph=True "
-            "to the first call."
-        )
-
-    __iter__ = __len__ = __getitem__ = _refuse
-
-    def __bool__(self) -> bool:
-        return True
-
-
-# One marker per Function class, shared by all its freed nodes: a backward pass allocates no
-# lasting object per node (a million of them would slow the cyclic garbage collector).
-_freed_markers: dict[type, FreedArrays] = {}
-
-
-def freed_marker(fn: type[Function]) -> FreedArrays:
-    marker = _freed_markers.get(fn)
-    if marker is None:
-        marker = _freed_markers[fn] = FreedArrays(fn)
-    return marker
-
 
 _OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
 _NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
@@ -193,7 +67,8 @@ class Context:
       sequence_nr       the op's number in creation order: an op always comes after the ops
                         that made its inputs, so backward runs ops in decreasing sequence_nr
       created_at        the in-place-change clock when the op ran: backward refuses saved
-                        arrays of tensors changed in place after that (see `mutation_clock`)
+                        arrays changed in place after that (see `versions`)
+      locked            the arrays made read-only while this node holds them (see `versions`)
       trace             the creation stack, recorded only under `detect_anomaly`
     """
 
@@ -205,6 +80,7 @@ class Context:
         "saved_tensors",
         "sequence_nr",
         "created_at",
+        "locked",
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
     )
@@ -237,6 +113,19 @@ class Context:
         return f"<{self.fn.__name__} node>"
 
 
+class _Node(Context):
+    """The Context of a recorded op that locked arrays: when the graph is dropped without a
+    backward, the locks go with it. (Other ops keep a plain Context: no finalizer to run.)"""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        held = self.locked
+        if held:
+            self.locked = ()
+            versions.release(held)
+
+
 class Function:
     """Base class of every differentiable op. Subclass it and define two static methods:
 
@@ -262,29 +151,43 @@ class Function:
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run forward on the inputs' arrays; record the op when some input requires grad."""
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+        recorded = True in needs and modes.grad_enabled
         # The node and the output Tensor are filled in here, with no constructor calls: this is
         # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
         ctx = _new_object(Context)
         ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
         ctx.kwargs = kwargs or _NO_KWARGS
-        ctx.saved_tensors, ctx.trace = (), None
-        ctx.sequence_nr, ctx.created_at = next(_op_sequence), mutation_clock[0]
+        ctx.saved_tensors, ctx.trace, ctx.locked = (), None, ()
+        ctx.sequence_nr, ctx.created_at = next(_op_sequence), versions.clock[0]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
-        except (ValueError, IndexError, TypeError) as error:
+        except (ValueError, IndexError, TypeError, OverflowError) as error:
             raise _named_error(cls, error, arrays, kwargs) from error
-        if type(out) is not np.ndarray or out.dtype is _OBJECT:
+        if type(out) is not np.ndarray or out.dtype.kind not in "fiub":
             out = _as_output_array(cls, out)
         result = _new_object(Tensor)
         result.data, result.grad, result.name, result._retains_grad = out, None, None, False
-        if True in needs and _modes.grad_enabled:
-            result.requires_grad, result._node = True, ctx
+        if recorded:
+            result._requires_grad, result._node = True, ctx
+            saved = ctx.saved_tensors
+            if saved or (kwargs and _holds_arrays(kwargs)):
+                ctx.locked = versions.lock(saved, kwargs.values() if kwargs else ())
+                ctx.__class__ = _Node  # same slots: from now on, dropping it releases the locks
         else:
-            result.requires_grad, result._node = False, None
-        if _modes.anomaly:
+            result._requires_grad, result._node = False, None
+        if modes.anomaly:
             _check_forward_anomaly(ctx, out)
         return result
+
+
+def _holds_arrays(kwargs: dict[str, Any]) -> bool:
+    """Whether an op's settings hold arrays (an index) that must be locked with its graph."""
+    for value in kwargs.values():
+        kind = type(value)
+        if kind is tuple or isinstance(value, np.ndarray):
+            return True
+    return False
 
 
 def _named_error(
@@ -298,12 +201,19 @@ def _named_error(
         return ValueError(message)
     if isinstance(error, IndexError):
         return IndexError(message)
+    if isinstance(error, OverflowError):
+        return OverflowError(message + ": a number too large for the array's dtype")
     return TypeError(message)
 
 
 def _as_output_array(cls: type[Function], out: Any) -> np.ndarray:
     array = np.asarray(out)
-    if array.dtype.kind not in "fcuib":
+    if array.dtype.kind == "c":
+        raise TypeError(
+            f"{cls.__name__}: complex values are not supported (its forward returned {array.dtype}"
+            "); gradients would silently drop the imaginary part. Use real inputs."
+        )
+    if array.dtype.kind not in "fuib":
         raise TypeError(
             f"{cls.__name__}.forward must return a numeric numpy array, got {type(out).__name__}"
             + (f" of dtype {array.dtype}" if isinstance(out, np.ndarray) else "")
@@ -333,4 +243,4 @@ def _check_forward_anomaly(ctx: Context, out: np.ndarray) -> None:
         )
 
 
-from .tensor import Tensor  # noqa: E402  (Tensor's operators call back into Function.apply)
+from .tensor import Tensor  # noqa: E402  (apply builds Tensors; Tensor's operators call the ops)

@@ -1,24 +1,30 @@
 """`Tensor`: a numpy array that remembers the op that made it, and the reverse-mode graph walk.
 
 A Tensor made by an op holds that op's `Context` as its node (`grad_fn`); the node holds the
-op's inputs. `backward()` walks those nodes from the root in reverse topological order, with an
-explicit stack (no recursion, so a graph of a million ops is fine), calls each op's backward
-and sums the results into the leaves' `.grad`.
+op's inputs. `backward()` hands the root to the walk (`walk.py`), which calls each op's backward
+and sums the results into the leaves' `.grad`. The operators call the built-in ops (`ops/`).
 """
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from . import versions
+from .modes import modes
+from .walk import named as _named
+from .walk import run_backward
 
 if TYPE_CHECKING:
     import graphviz
 
     from .function import Context
 
-__all__ = ["Tensor", "topological_order"]
+__all__ = ["Tensor", "as_tensor", "topological_order"]
+
+_REAL_KINDS = "fiub"
 
 
 class Tensor:
@@ -39,7 +45,10 @@ class Tensor:
     instead of returning a wrong gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_retains_grad")
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_retains_grad")
+
+    # Tensors are hashable by identity (as in PyTorch), though `==` is elementwise.
+    __hash__ = object.__hash__
 
     # Make numpy defer to Tensor's reflected operators: ndarray + Tensor -> Tensor.__radd__.
     __array_ufunc__ = None
@@ -56,25 +65,41 @@ class Tensor:
         try:
             array = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as error:
+            if isinstance(data, (list, tuple)) and _holds_tensor_requiring_grad(data):
+                raise TypeError(
+                    "Tensor: a list of tensors that require grad would be silently detached "
+                    "(the new tensor would get no gradient path to them). Use "
+                    "tinygrad_edu.stack(tensors) (or concatenate) to build it inside the graph."
+                ) from None
             raise TypeError(
                 f"Tensor: cannot make a numeric array from {type(data).__name__}: {error}"
             ) from error
-        if array.dtype.kind not in "fiub":
-            raise TypeError(
-                f"Tensor: data must be numbers (float, int or bool), got dtype {array.dtype} "
-                f"from {type(data).__name__}"
-            )
-        if requires_grad and array.dtype.kind != "f":
-            raise TypeError(
-                f"Tensor: only floating-point data can require grad, got dtype {array.dtype}"
-                f"{_named(name)}. Pass float data, e.g. np.asarray(x, dtype=np.float64)."
-            )
+        _check_real(array, "Tensor", type(data).__name__)
+        _check_can_require_grad(array, requires_grad, name, "Tensor")
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         self._node: Context | None = None
         self.name = name
         self._retains_grad = False
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor are recorded and it receives a `.grad`. Only a leaf's
+        can be set, and only floating-point data can require grad."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False, got {value!r}")
+        if self._node is not None and not value:
+            raise RuntimeError(
+                f"requires_grad: the tensor{_named(self.name)} was made by {self._node.name}; "
+                "only a leaf's flag can be changed (use detach() to get a tensor outside the graph)"
+            )
+        _check_can_require_grad(self.data, value, self.name, "requires_grad")
+        self._requires_grad = bool(value)
 
     # ---------------------------------------------------------------- array-like properties
 
@@ -112,11 +137,15 @@ class Tensor:
     def version(self) -> int:
         """0 until `.data` is changed in place through the library; it grows with every change.
 
-        It belongs to the array, so tensors sharing one (`detach()`) share the version."""
-        return array_version(self.data)
+        It belongs to the memory, so tensors sharing one array (`detach()`, `as_tensor`), and
+        views of it, share the version."""
+        return versions.array_version(self.data)
 
     def numpy(self) -> np.ndarray:
-        """The data array itself (not a copy)."""
+        """The data array itself (not a copy). Refused for a tensor that requires grad, as in
+        PyTorch: numpy work on it would not reach the graph (use `.detach().numpy()`)."""
+        if self._requires_grad:
+            raise TypeError(_detach_hint(self, "numpy()"))
         return self.data
 
     def item(self) -> float | int | bool:
@@ -129,10 +158,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and so its version), outside any graph."""
-        t = _new_tensor(Tensor)
-        t.data, t.grad, t.requires_grad, t._node, t.name, t._retains_grad = (
-            self.data, None, False, None, None, False)
-        return t
+        return _make(self.data)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
@@ -142,6 +168,8 @@ class Tensor:
         self.grad = None
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad:  # numpy would silently detach it: no gradient would flow
+            raise TypeError(_detach_hint(self, "a numpy function"))
         if copy:
             return np.array(self.data, dtype=dtype, copy=True)
         return np.asarray(self.data, dtype=dtype)
@@ -227,6 +255,66 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.GetItem.apply(self, index=_ops.plain_index(index))
 
+    # Comparisons are elementwise and broadcast, as numpy's; the result is a bool tensor that
+    # requires no grad (a comparison has no derivative), usable as a mask or in `where`.
+    def __lt__(self, other: Any) -> Tensor:
+        return _ops.compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _ops.compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _ops.compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _ops.compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _ops.compare(np.not_equal, self, other)
+
+    # In-place operators follow PyTorch: under no_grad they change the tensor in place (the
+    # `W -= lr * W.grad` of a hand-written step); in grad mode a leaf that requires grad
+    # refuses, and anything else gets a new tensor with the value and gradient PyTorch's
+    # recorded in-place op would have.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._augmented("+=", _ops.Add, np.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._augmented("-=", _ops.Sub, np.subtract, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._augmented("*=", _ops.Mul, np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._augmented("/=", _ops.Div, np.true_divide, other)
+
+    def _augmented(self, symbol: str, op: Any, ufunc: Any, other: Any) -> Tensor:
+        if not modes.grad_enabled:
+            return self._in_place(symbol, ufunc, other)
+        if self._node is None and self._requires_grad:
+            raise RuntimeError(
+                f"{symbol}: the tensor{_named(self.name)} of shape {self.shape} is a leaf that "
+                "requires grad, and grad mode is on: an in-place change would not be recorded. "
+                "Update parameters under `with tinygrad_edu.no_grad():` (or with an optimizer)."
+            )
+        result: Tensor = op.apply(self, other)
+        return result
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes, as np.swapaxes."""
+        axes = list(range(self.data.ndim))
+        a, b = _ops.normalize_axis("swapaxes", axis1, self.data.ndim), _ops.normalize_axis(
+            "swapaxes", axis2, self.data.ndim)
+        axes[a], axes[b] = axes[b], axes[a]
+        return _ops.Transpose.apply(self, axes=tuple(axes))
+
+    def astype(self, dtype: Any) -> Tensor:
+        """This tensor's values in another dtype (a recorded op: the gradient is cast back)."""
+        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
+
     def exp(self) -> Tensor:
         return _ops.Exp.apply(self)
 
@@ -237,13 +325,13 @@ class Tensor:
         return _ops.Abs.apply(self)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Sum.apply(self, axis=_ops.reduction_axis("sum", axis), keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Mean.apply(self, axis=_ops.reduction_axis("mean", axis), keepdims=keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
+        return _ops.Max.apply(self, axis=_ops.reduction_axis("max", axis), keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -271,17 +359,21 @@ class Tensor:
 
     def copy_(self, other: Any) -> Tensor:
         """self.data[...] = other, in place; bumps `.version`. Not recorded in any graph."""
-        return self._in_place("copy_", lambda a, b, out: np.copyto(out, b), other)
+        return self._in_place("copy_", lambda a, b, out, casting: np.copyto(out, b, casting=casting), other)
 
     def _in_place(self, op: str, ufunc: Any, other: Any) -> Tensor:
-        if self._node is not None and _modes.grad_enabled:
+        if self._node is not None and modes.grad_enabled:
             raise RuntimeError(
                 f"{op}: the tensor{_named(self.name)} of shape {self.shape} was made by "
                 f"{self._node.name} and grad mode is on; an in-place change is not recorded in "
                 "the graph, so gradients through it would be wrong. Compute a new tensor "
                 "(h = h * 3), or change it under no_grad() if its graph no longer matters."
             )
-        value = other.data if isinstance(other, Tensor) else np.asarray(other)
+        if isinstance(other, Tensor):
+            value = other.data
+        else:
+            value = np.asarray(other)
+            _check_real(value, op, type(other).__name__)
         try:
             fits = np.broadcast_shapes(self.data.shape, value.shape) == self.data.shape
         except ValueError:
@@ -291,26 +383,52 @@ class Tensor:
                 f"{op}: a value of shape {value.shape} does not fit in place into the "
                 f"tensor{_named(self.name)} of shape {self.shape}"
             )
-        try:
-            ufunc(self.data, value, out=self.data)
-        except TypeError as error:
+        if not np.can_cast(value.dtype, self.data.dtype, "same_kind"):
             raise TypeError(
                 f"{op}: cannot write {value.dtype} values into the {self.data.dtype} "
-                f"tensor{_named(self.name)}: {error}"
-            ) from error
-        bump_version(self.data)
+                f"tensor{_named(self.name)}"
+            )
+        data = self.data
+        versions.write(data, lambda: ufunc(data, value, out=data, casting="unsafe"))
         return self
+
+    def __copy__(self) -> Tensor:
+        return self.__deepcopy__({}, deep=False)
+
+    def __deepcopy__(self, memo: dict[int, Any], deep: bool = True) -> Tensor:
+        """A leaf copies (data, requires_grad, name, grad); a tensor made by an op refuses at
+        once, as in PyTorch: a copy of its node would share or break the graph."""
+        if self._node is not None:
+            raise RuntimeError(
+                f"copy: the tensor{_named(self.name)} was made by {self._node.name}; only "
+                "leaves (tensors made by you, not by an op) can be copied. Use "
+                "t.detach() (shares data) or Tensor(t.detach()) (copies it)."
+            )
+        data = self.data.copy() if deep else self.data
+        twin = _make(data, self._requires_grad, self.name)
+        if self.grad is not None:
+            twin.grad = self.grad.copy() if deep else self.grad
+        memo[id(self)] = twin
+        return twin
 
     # ---------------------------------------------------------------- reverse mode
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf) · grad into every leaf's `.grad` that requires grad.
 
         grad          the upstream gradient, of self's shape; implied as 1 for a one-element
                       tensor, required otherwise
         retain_graph  keep saved arrays so the same graph can be walked again; by default they
                       are freed, so memory does not grow with the graphs a loop leaves behind
+        create_graph  not here: `.grad` holds arrays. Use `tinygrad_edu.grad(..., create_graph=
+                      True)`, which returns gradients you can differentiate again.
         """
+        if create_graph:
+            raise ValueError(
+                "backward: create_graph=True is not supported here (.grad holds plain arrays); "
+                "use tinygrad_edu.grad(outputs, inputs, create_graph=True), which returns "
+                "gradients as Tensors that can be differentiated again"
+            )
         if not self.requires_grad:
             raise RuntimeError(
                 f"backward: this tensor{_named(self.name)} does not require grad, so there is "
@@ -328,18 +446,24 @@ class Tensor:
         else:
             given = grad
             try:
-                grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+                grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
             except (TypeError, ValueError) as error:
                 raise TypeError(
                     f"backward: grad must be numbers of shape {self.shape}, got "
                     f"{type(given).__name__}: {error}"
                 ) from error
+            if grad.dtype.kind not in _REAL_KINDS:  # no parsing of strings as numbers
+                raise TypeError(
+                    f"backward: grad must be real numbers of shape {self.shape}, got "
+                    f"{type(given).__name__} of dtype {grad.dtype}"
+                )
+            grad = grad.astype(self.dtype, copy=False)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor{_named(self.name)} "
                     f"has shape {self.shape}"
                 )
-        _run_backward(self, grad, retain_graph)
+        run_backward((self,), (grad,), retain_graph)
 
     def draw(self, **options: Any) -> graphviz.Digraph:
         """Shortcut for `tinygrad_edu.draw_graph(self, **options)`."""
@@ -362,8 +486,65 @@ def register_drawer(draw: Callable[..., Any]) -> None:
 _new_tensor = object.__new__
 
 
-def _named(name: str | None) -> str:
-    return f" {name!r}" if name else ""
+def _make(data: np.ndarray, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """The one way the library makes a Tensor around an array it already validated (the hot
+    path, `Function.apply`, fills its output the same way inline)."""
+    t = _new_tensor(Tensor)
+    t.data, t.grad, t._requires_grad, t._node, t.name, t._retains_grad = (
+        data, None, requires_grad, None, name, False)
+    return t
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """A Tensor sharing `data`'s memory when it is already an array of that dtype (no copy),
+    like `np.asarray` / `torch.as_tensor`; `Tensor(data)` copies, like `np.array`.
+
+    Wrapping a training batch costs nothing this way; the graph still cannot be fooled by a
+    later change of the shared array (see the README's "Safety nets")."""
+    if isinstance(data, Tensor):
+        if dtype is None or np.dtype(dtype) == data.dtype:
+            return data
+        data = data.data
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"as_tensor: cannot make a numeric array from {type(data).__name__}: {error}"
+        ) from error
+    _check_real(array, "as_tensor", type(data).__name__)
+    return _make(array)
+
+
+def _check_real(array: np.ndarray, func: str, given: str) -> None:
+    if array.dtype.kind not in _REAL_KINDS:
+        what = ("complex numbers are not supported" if array.dtype.kind == "c"
+                else "data must be numbers (float, int or bool)")
+        raise TypeError(f"{func}: {what}, got dtype {array.dtype} from {given}")
+
+
+def _check_can_require_grad(array: np.ndarray, requires_grad: Any, name: str | None, func: str) -> None:
+    if requires_grad and array.dtype.kind != "f":
+        raise TypeError(
+            f"{func}: only floating-point data can require grad, got dtype {array.dtype}"
+            f"{_named(name)}. Pass float data, e.g. np.asarray(x, dtype=np.float64)."
+        )
+
+
+def _holds_tensor_requiring_grad(values: list[Any] | tuple[Any, ...]) -> bool:
+    return any(
+        (isinstance(v, Tensor) and v._requires_grad)
+        or (isinstance(v, (list, tuple)) and _holds_tensor_requiring_grad(v))
+        for v in values
+    )
+
+
+def _detach_hint(t: Tensor, what: str) -> str:
+    return (
+        f"{what} on the tensor{_named(t.name)} of shape {t.shape}, which requires grad, would "
+        "silently detach it (no gradient flows through numpy). Use Tensor methods and "
+        "tinygrad_edu functions (tinygrad_edu.stack for a list of tensors), or "
+        "t.detach().numpy() if you mean its current values as a constant."
+    )
 
 
 def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
@@ -398,154 +579,4 @@ def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[T
     return order
 
 
-def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Reverse mode, as PyTorch's engine does it: ops run in decreasing creation order (a
-    max-heap on `sequence_nr`). An op is created after the ops that made its inputs, so by the
-    time a tensor's op runs, every op that consumes the tensor has run and sent its gradient.
-
-    Leaves' `.grad` are written, and saved arrays freed, only once every backward has
-    succeeded: a backward that raises leaves every tensor and the graph as they were."""
-    if root._node is None:
-        _accumulate_into_leaf(root, grad)
-        return
-    partial: dict[int, Any] = {id(root): grad}  # gradients summed so far, by id of tensor
-    heap: list[tuple[int, Tensor]] = [(-root._node.sequence_nr, root)]
-    arrived: list[tuple[Tensor, Any]] = []  # (leaf or retained tensor, gradient), in order
-    walked: list[Context] = []
-    anomaly = _modes.anomaly
-    clock = mutation_clock
-    while heap:
-        tensor = heappop(heap)[1]
-        g = partial.pop(id(tensor))
-        node = tensor._node
-        if tensor._retains_grad:
-            arrived.append((tensor, g))
-        if type(node.saved_tensors) is FreedArrays:
-            node.saved_tensors._refuse()
-        if clock[0] != node.created_at:
-            _check_unchanged(tensor, node)
-        input_grads = node.fn.backward(node, g)
-        if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
-            input_grads = _as_gradient_tuple(node, input_grads)
-        walked.append(node)
-        for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
-            if not needs or gx is None:
-                continue
-            if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is _OBJECT:
-                gx = _checked_gradient(node, x, gx, input_grads)
-            if anomaly:
-                _check_backward_anomaly(node, x, gx, input_grads)
-            if x._node is None:
-                arrived.append((x, gx))
-                continue
-            key = id(x)
-            previous = partial.get(key)
-            if previous is None:  # the first gradient to reach x: schedule x's op
-                partial[key] = gx
-                heappush(heap, (-x._node.sequence_nr, x))
-            else:  # out of place: one op may hand the same array to several inputs
-                partial[key] = previous + gx
-    for x, gx in arrived:
-        _accumulate_into_leaf(x, gx)
-    if not retain_graph:
-        for node in walked:
-            if node.saved_tensors:
-                node.saved_tensors = freed_marker(node.fn)
-
-
-def _accumulate_into_leaf(leaf: Tensor, g: np.ndarray) -> None:
-    if leaf.grad is None:
-        leaf.grad = np.array(g, dtype=leaf.data.dtype)  # a copy we own, in the leaf's dtype
-    else:
-        leaf.grad += g
-
-
-def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
-    """What a backward returned, as one gradient per input, or a TypeError saying what is off."""
-    count = len(node.inputs)
-    if isinstance(returned, list):
-        returned = tuple(returned)
-    elif not isinstance(returned, tuple) and count == 1:
-        returned = (returned,)
-    if not isinstance(returned, tuple):
-        raise TypeError(
-            f"backward of {node.name} returned {type(returned).__name__}; it must return a "
-            f"tuple of {count} gradients (None for an input that needs none)"
-        )
-    if len(returned) != count:
-        raise TypeError(
-            f"backward of {node.name} returned {len(returned)} gradient(s) for {count} "
-            "input(s); return one per input of forward (None where none is needed)"
-        )
-    return returned
-
-
-def _input_position(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> int:
-    """Which input of node a returned gradient belongs to (only for error messages)."""
-    for i, (candidate, returned) in enumerate(zip(node.inputs, input_grads)):
-        if candidate is x and returned is gx:
-            return i
-    return next(i for i, candidate in enumerate(node.inputs) if candidate is x)
-
-
-def _checked_gradient(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> np.ndarray:
-    """A gradient returned for input x as an array of x's shape, or an error naming the op."""
-    returned = gx
-    gx = np.asarray(gx.data if isinstance(gx, Tensor) else gx)
-    error: Exception | None = None
-    if gx.dtype.kind not in "fciub":
-        i = _input_position(node, x, returned, input_grads)
-        error = TypeError(
-            f"backward of {node.name} returned a gradient of dtype {gx.dtype} for input {i}"
-            f"{_named(x.name)}; gradients must be numeric arrays"
-        )
-    elif gx.shape != x.data.shape:
-        i = _input_position(node, x, returned, input_grads)
-        hint = " (sum the broadcast axes back with ops.unbroadcast)" if gx.ndim >= x.ndim else ""
-        error = ValueError(
-            f"backward of {node.name} returned a gradient of shape {gx.shape} for input {i}"
-            f"{_named(x.name)}, whose shape is {x.data.shape}{hint}"
-        )
-    if error is not None:
-        error.input_index = i  # type: ignore[attr-defined]  (for programs, e.g. gradcheck)
-        raise error
-    return gx
-
-
-def _check_unchanged(tensor: Tensor, node: Context) -> None:
-    """Raise if an array this op saved was changed in place since the op ran."""
-    for array in node.saved_tensors:
-        if type(array) is np.ndarray and array_version(array) > node.created_at:
-            owners = [x for x in (tensor, *node.inputs) if isinstance(x, Tensor) and x.data is array]
-            _raise_modified(node, owners[0] if owners else None, array)
-
-
-def _raise_modified(node: Context, owner: Tensor | None, array: np.ndarray) -> None:
-    what = f"a tensor{_named(owner.name)}" if owner is not None else "an array"
-    raise RuntimeError(
-        f"backward of {node.name}: {what} of shape {array.shape} that it saved for backward "
-        "was changed in place after the op ran, so its gradient would be wrong. Change data "
-        "only after backward, or recompute the forward pass after the change."
-    )
-
-
-def _check_backward_anomaly(node: Context, x: Tensor, gx: np.ndarray, input_grads: tuple[Any, ...]) -> None:
-    if gx.dtype.kind in "fc" and not np.all(np.isfinite(gx)):
-        bad = "NaN" if np.isnan(gx).any() else "inf"
-        i = _input_position(node, x, gx, input_grads)
-        raise FloatingPointError(
-            f"detect_anomaly: backward of {node.name} produced {bad} in the gradient of input "
-            f"{i} (shape {gx.shape}). The op was created at:\n{node.creation_site()}"
-        )
-
-
-from . import ops as _ops  # noqa: E402  (ops defines Functions, which build Tensors)
-from .function import (  # noqa: E402
-    _OBJECT,
-    FreedArrays,
-    _modes,
-    array_version,
-    bump_version,
-    freed_marker,
-    mutation_clock,
-)
+from . import ops as _ops  # noqa: E402  (the ops build Tensors; Tensor's operators call them)

@@ -1,0 +1,258 @@
+"""Elementwise arithmetic, the elementwise functions and matmul: each a `Function`, forward and
+backward side by side.
+
+Every backward is written with operators, methods numpy arrays and Tensors share, and the
+helpers of `broadcast.py`, so it runs on arrays on the first-order path and on Tensors under
+`create_graph=True` (and can then be differentiated again).
+
+Ties follow PyTorch: `maximum(a, b)` at a == b gives each input half the gradient; `abs'(0) = 0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, Function
+from ..tensor import Tensor
+from .broadcast import as_weak_numbers, unbroadcast, value_of, zeros_like
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Abs", "Maximum", "MatMul", "Cast",
+    "maximum", "pow", "rpow",
+]
+
+
+class _Elementwise(Function):
+    """A binary numpy ufunc, broadcasting (Add, Sub, Mul, Div, Maximum share this forward).
+
+    A number operand combines in the array's dtype (see `as_weak_numbers`). Subclasses name
+    the ufunc and whether their backward needs the operands."""
+
+    ufunc: Any = None
+    saves_operands = False
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        if type(a) is not np.ndarray or type(b) is not np.ndarray:
+            a, b = as_weak_numbers(a, b)
+        op = ctx.fn
+        if op.saves_operands:  # type: ignore[attr-defined]
+            ctx.save_for_backward(a, b)
+        return op.ufunc(a, b)  # type: ignore[attr-defined, no-any-return]
+
+
+class Add(_Elementwise):
+    ufunc = np.add
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        need_a, need_b = ctx.needs_input_grad
+        a, b = ctx.inputs  # an input that needs a gradient is a Tensor
+        return (
+            unbroadcast(grad, a.data.shape) if need_a else None,
+            unbroadcast(grad, b.data.shape) if need_b else None,
+        )
+
+
+class Sub(_Elementwise):
+    ufunc = np.subtract
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        need_a, need_b = ctx.needs_input_grad
+        a, b = ctx.inputs
+        return (
+            unbroadcast(grad, a.data.shape) if need_a else None,
+            unbroadcast(-grad, b.data.shape) if need_b else None,
+        )
+
+
+class Mul(_Elementwise):
+    ufunc = np.multiply
+    saves_operands = True
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (
+            unbroadcast(grad * b, a.shape) if need_a else None,  # needed: a is an array
+            unbroadcast(grad * a, b.shape) if need_b else None,
+        )
+
+
+class Div(_Elementwise):
+    ufunc = np.true_divide
+    saves_operands = True
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_over_b = grad / b
+        return (
+            unbroadcast(grad_over_b, a.shape) if need_a else None,
+            unbroadcast(-grad_over_b * a / b, b.shape) if need_b else None,
+        )
+
+
+class Maximum(_Elementwise):
+    """Elementwise maximum with broadcasting; at a == b each input gets half the gradient."""
+
+    ufunc = np.maximum
+    saves_operands = True
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        av, bv = value_of(a), value_of(b)  # the masks are piecewise constant: plain arrays
+        half_ties = np.equal(av, bv) * grad.dtype.type(0.5)  # 0.5 alone would promote float32
+        return (
+            unbroadcast(grad * (np.greater(av, bv) + half_ties), np.shape(av)) if need_a else None,
+            unbroadcast(grad * (np.less(av, bv) + half_ties), np.shape(bv)) if need_b else None,
+        )
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum of two tensors (or a tensor and a number/array), broadcasting."""
+    return Maximum.apply(a, b)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return -grad
+
+
+class Pow(Function):
+    """x ** exponent for a constant (scalar) exponent."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
+        x, exponent = as_weak_numbers(x, exponent)
+        ctx.save_for_backward(x)
+        return np.power(x, exponent)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        exponent = ctx.kwargs["exponent"]
+        if exponent == 0:  # x ** 0 is constant; 0 * 0 ** -1 would be NaN at x = 0
+            return zeros_like(grad)
+        return grad * exponent * x ** (exponent - 1)
+
+
+def pow(x: Tensor, exponent: Any) -> Tensor:  # noqa: A001  (mirrors Python's operator name)
+    """x ** exponent, where exponent is a Python or numpy scalar."""
+    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+        raise TypeError(
+            f"Pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}"
+            f" of shape {np.shape(exponent.data if isinstance(exponent, Tensor) else exponent)}"
+        )
+    return Pow.apply(x, exponent=exponent)
+
+
+def rpow(base: Any, x: Tensor) -> Tensor:
+    """base ** x for a positive scalar base, as exp(x · ln base): its gradient comes from
+    Mul and Exp, so no new backward is needed."""
+    number = isinstance(base, (int, float, np.integer, np.floating)) and not isinstance(base, bool)
+    if not (number and base > 0):
+        raise TypeError(
+            f"Pow: base ** tensor needs a positive Python or numpy scalar base, got {base!r}"
+        )
+    return Exp.apply(Mul.apply(x, float(np.log(base))))
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(value_of(x))  # the sign is piecewise constant
+
+
+class Cast(Function):
+    """x as another dtype; the gradient is cast back to x's dtype."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return np.array(x, dtype=dtype)  # a copy: the output never aliases the input
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad.astype(ctx.inputs[0].data.dtype)
+
+
+class MatMul(Function):
+    """a @ b with numpy's rules: 1-D operands are promoted (and the added axis removed), and
+    leading batch axes broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+        inner_a = a.shape[-1]
+        inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if inner_a != inner_b:
+            raise ValueError(
+                f"shapes {a.shape} and {b.shape} are not aligned: {inner_a} (last axis of the "
+                f"first) != {inner_b} ({'second-to-last' if b.ndim > 1 else 'only'} axis of "
+                "the second)"
+            )
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        # Promote 1-D operands to matrices, as forward did, so one formula covers all cases.
+        a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+        b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+        if b.ndim == 1:  # first: for 1-D @ 1-D the 0-d grad becomes (1,), then (1, 1)
+            grad = grad.reshape(grad.shape + (1,))
+        if a.ndim == 1:
+            grad = grad.reshape(grad.shape[:-1] + (1,) + grad.shape[-1:])
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(grad @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
+        if need_b:
+            grad_b = unbroadcast(a2.swapaxes(-1, -2) @ grad, b2.shape).reshape(b.shape)
+        return grad_a, grad_b

@@ -1,0 +1,150 @@
+"""Broadcasting and axes: the one helper that sums a gradient back to an input's shape, its
+inverse `broadcast_to`, and the small rules every op shares (numbers combine in the tensor's
+dtype, axes as numpy ints are plain ints).
+
+`unbroadcast`, `broadcast_to`, `expand_reduced`, `zeros_like` work on numpy arrays and on
+Tensors alike: that is what lets a backward written with them be differentiated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, Function
+from ..tensor import Tensor, _make
+
+__all__ = [
+    "unbroadcast",
+    "broadcast_to",
+    "BroadcastTo",
+    "expand_reduced",
+    "zeros_like",
+    "value_of",
+    "reduction_axis",
+    "normalize_axis",
+    "as_weak_numbers",
+]
+
+Axis = int | tuple[int, ...] | None
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum `grad` (the shape of a broadcast result) back to `shape` (the input's shape).
+
+    Broadcasting (a) prepends axes to the shorter shape and (b) stretches size-1 axes; the
+    gradient of a stretched or prepended axis is the sum over it. Raises ValueError when
+    `grad`'s shape is not a broadcast of `shape` (a bug in the backward calling it).
+    Works on arrays and on Tensors (then the sums are recorded).
+    """
+    if grad.shape == shape:
+        return grad
+    summed = grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        summed = summed.sum(axis=tuple(range(extra)))
+    if extra >= 0:
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and summed.shape[i] != 1)
+        if stretched:
+            summed = summed.sum(axis=stretched, keepdims=True)
+    if summed.shape != shape:
+        raise ValueError(
+            f"unbroadcast: a gradient of shape {grad.shape} is not the shape of a broadcast "
+            f"of {shape}"
+        )
+    return summed
+
+
+def _spread(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    # A writable array we own (np.broadcast_to would give a read-only view, and costs more).
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
+
+
+class BroadcastTo(Function):
+    """x repeated along broadcast axes to `shape`; the gradient sums them back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return _spread(np.asarray(x), shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return unbroadcast(grad, ctx.inputs[0].data.shape)
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """x broadcast to `shape` (a new array, or a recorded op for a Tensor)."""
+    if isinstance(x, Tensor):
+        return BroadcastTo.apply(x, shape=tuple(shape))
+    return _spread(x, shape)
+
+
+def expand_reduced(grad: Any, axis: Axis, keepdims: bool, shape: tuple[int, ...]) -> Any:
+    """Give a reduction's result back its reduced axes (as size 1), ready to broadcast
+    against the input of shape `shape`."""
+    if keepdims:
+        return grad
+    ndim = len(shape)
+    if axis is None:
+        return grad.reshape((1,) * ndim)
+    axes = {a % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis)}  # type: ignore[union-attr]
+    return grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def zeros_like(x: Any) -> Any:
+    """Zeros of x's shape and dtype: an array, or a constant Tensor for a Tensor."""
+    if isinstance(x, Tensor):
+        return _make(np.zeros(x.shape, dtype=x.dtype))
+    return np.zeros(np.shape(x), dtype=np.result_type(x))
+
+
+def value_of(x: Any) -> Any:
+    """The array behind x (x itself when it is not a Tensor). For piecewise-constant factors
+    of a backward (masks, signs, tie weights): their derivative is zero, so they may be
+    computed on values and enter the gradient as constants."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def normalize_axis(func: str, axis: Any, ndim: int) -> int:
+    """One axis as a non-negative int (numpy ints accepted), or an error naming `func`."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{func}: an axis must be an int, got {axis!r}")
+    if not -ndim <= axis < max(ndim, 1):
+        raise ValueError(f"{func}: axis {axis} is out of bounds for {ndim} dimension(s)")
+    return int(axis) % max(ndim, 1)
+
+
+def reduction_axis(func: str, axis: Any) -> Axis:
+    """`axis=` of a reduction as None, an int or a tuple of ints (numpy ints accepted)."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(_plain_int(func, a) for a in axis)
+    return _plain_int(func, axis)
+
+
+def _plain_int(func: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{func}: axis must be None, an int or a tuple of ints, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    return int(value)
+
+
+# A number (a Python or numpy scalar) combines with a floating array in the array's dtype, as in
+# PyTorch: float32 * 2.0 and float32 / np.sqrt(d) stay float32. numpy alone would promote the
+# second to float64 (a numpy float64 scalar is "strong"), and numpy 1.x even the first when the
+# array is 0-d (a loss, say). Arrays combine by numpy's rules.
+_NUMBER_TYPES = (int, float, np.integer, np.floating)  # complex stays complex, and is refused
+
+
+def as_weak_numbers(a: Any, b: Any) -> tuple[Any, Any]:
+    if isinstance(b, _NUMBER_TYPES) and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return a, a.dtype.type(b)
+    if isinstance(a, _NUMBER_TYPES) and isinstance(b, np.ndarray) and b.dtype.kind == "f":
+        return b.dtype.type(a), b
+    return a, b

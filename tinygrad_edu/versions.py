@@ -1,0 +1,184 @@
+"""What keeps a graph's saved arrays from changing underneath it: locks and versions.
+
+Two mechanisms, one per kind of write:
+
+* **Locks** catch every write from outside the library. While a live graph holds an array (an
+  op saved it for backward, or it is an op's index), the array and its bases are made
+  read-only (numpy's `writeable` flag), counted per array so that several graphs, and views of
+  one base, share the lock. Any outside write (`X[:] = 0`, `t.data[...] = v`, `np.add(..., out=)`)
+  then fails at once with numpy's "read-only" error. The lock is released when backward frees
+  the saved arrays or when the graph is dropped. The one hole: a view made *before* the lock
+  stays writeable (numpy has no way to reach existing views).
+* **Versions** catch the library's own in-place writes (`add_`, `copy_`, optimizers). They lift
+  the lock for the duration of the write and stamp the array's root base with the next tick of
+  one clock, before and after writing; backward refuses an array stamped after its op ran, and
+  checks again after the op's backward, so a write racing a backward in another thread is
+  caught too.
+
+A leaf module: it imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["clock", "bump_version", "array_version", "lock", "release", "is_locked", "write"]
+
+# One clock for all in-place changes. Each op notes the tick it ran at; backward looks at the
+# stamps only when the clock has moved since then, so the common case costs one comparison.
+clock = [0]
+_stamps: dict[int, tuple[weakref.ref, int]] = {}
+_locks: dict[int, list[Any]] = {}  # id(array) -> [array, lock count, was writeable]
+# Reentrant: a graph dropped while the guard is held (the cyclic collector can run at any
+# allocation) releases its locks from `__del__` in the same thread.
+_guard = threading.RLock()  # ticks never coincide; lock counts never lose an update
+_acquire, _release_guard = _guard.acquire, _guard.release
+
+
+def root_base(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` views (itself if it owns it)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        array, base = base, base.base
+    return array
+
+
+def _stamp(base: np.ndarray) -> int:
+    key = id(base)
+    clock[0] += 1
+    tick = clock[0]
+    entry = _stamps.get(key)
+    if entry is not None and entry[0]() is base:
+        ref = entry[0]
+    else:  # forget the stamp when the array dies: a later array with its id starts at 0
+        ref = weakref.ref(base, lambda _, key=key: _stamps.pop(key, None))
+    _stamps[key] = (ref, tick)
+    return tick
+
+
+def bump_version(array: np.ndarray) -> int:
+    """Record that `array` (and so its root base) was just changed in place; its new version."""
+    with _guard:
+        return _stamp(root_base(array))
+
+
+def array_version(array: Any) -> int:
+    """The tick of the last in-place change, through the library, of the memory `array` views
+    (0: never)."""
+    if not isinstance(array, np.ndarray):
+        return 0
+    base = root_base(array)
+    entry = _stamps.get(id(base))
+    return entry[1] if entry is not None and entry[0]() is base else 0
+
+
+def lock(values: Iterable[Any], more: Iterable[Any] = ()) -> tuple[np.ndarray, ...]:
+    """Make the arrays among `values` and `more`, and the arrays they view, read-only until
+    `release`.
+
+    Returns what was locked (to hand back to `release`); values that are not arrays, and
+    tuples of them (an index), are looked into and otherwise ignored. This runs for every
+    recorded op that saved arrays, so its common case (an array that owns its memory) is
+    kept short."""
+    held: list[np.ndarray] = []
+    locks = _locks
+    _acquire()
+    try:
+        for value in itertools.chain(values, more) if more else values:
+            if type(value) is np.ndarray and value.base is None:
+                entry = locks.get(id(value))
+                if entry is None:
+                    writeable = value.flags.writeable
+                    locks[id(value)] = [value, 1, writeable]
+                    if writeable:
+                        value.setflags(write=False)
+                else:
+                    entry[1] += 1
+                held.append(value)
+            elif type(value) is tuple:
+                for part in value:
+                    if isinstance(part, np.ndarray):
+                        _lock_chain(part, held)
+            elif isinstance(value, np.ndarray):
+                _lock_chain(value, held)
+    finally:
+        _release_guard()
+    return tuple(held)
+
+
+def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
+    while True:
+        entry = _locks.get(id(array))
+        if entry is None:
+            writeable = array.flags.writeable
+            _locks[id(array)] = [array, 1, writeable]
+            if writeable:
+                array.setflags(write=False)
+        else:
+            entry[1] += 1
+        held.append(array)
+        base = array.base
+        if not isinstance(base, np.ndarray):
+            return
+        array = base
+
+
+def release(held: tuple[np.ndarray, ...]) -> None:
+    """Undo one `lock`: arrays no other graph holds get their `writeable` flag back."""
+    locks = _locks
+    _acquire()
+    try:
+        for array in reversed(held):  # bases first: a view can be writeable only over one
+            entry = locks[id(array)]
+            if entry[1] == 1:
+                del locks[id(array)]
+                if entry[2]:
+                    _set_writeable(array, True)
+            else:
+                entry[1] -= 1
+    finally:
+        _release_guard()
+
+
+def _set_writeable(array: np.ndarray, value: bool) -> None:
+    try:
+        array.setflags(write=value)
+    except ValueError:  # a view over a base that something else keeps read-only
+        pass
+
+
+def is_locked(array: np.ndarray) -> bool:
+    """Whether a live graph holds `array` or the memory it views."""
+    while True:
+        if id(array) in _locks and _locks[id(array)][0] is array:
+            return True
+        base = array.base
+        if not isinstance(base, np.ndarray):
+            return False
+        array = base
+
+
+def write(array: np.ndarray, change: Callable[[], Any]) -> None:
+    """Run `change()`, which writes into `array` in place, as the library's own writes do:
+    the lock (if a graph holds the array) is lifted for the write, and the version is bumped
+    before and after it, so that any backward that saved the array refuses afterwards."""
+    chain = [array]
+    while isinstance(chain[-1].base, np.ndarray):
+        chain.append(chain[-1].base)
+    with _guard:
+        locked = [a for a in chain if id(a) in _locks and _locks[id(a)][0] is a]
+        _stamp(chain[-1])
+        try:
+            for a in reversed(locked):  # bases first
+                _set_writeable(a, True)
+            change()
+        finally:
+            for a in locked:  # views first
+                _set_writeable(a, False)
+            _stamp(chain[-1])

@@ -1,0 +1,353 @@
+"""The reverse-mode walk: from roots with their upstream gradients, through every recorded
+node, to the gradients of leaves (written into `.grad`) or of chosen inputs (returned).
+
+As PyTorch's engine: ops run in decreasing creation order (a max-heap on `sequence_nr`). An op
+is created after the ops that made its inputs, so by the time a tensor's op runs, every op that
+consumes the tensor has run and sent its gradient. There is no recursion, so depth is not
+limited by Python's stack.
+
+All or nothing: `.grad` is written, and saved arrays freed, only once every backward has
+succeeded, so a backward that raises leaves every tensor and the graph as they were.
+
+Under `create_graph`, gradients are Tensors and each backward runs in grad mode on them, with
+the arrays its op saved handed back as the Tensors they are the data of (an input's or the
+output's: PyTorch's saved-variable rule), so the gradients can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from heapq import heappop, heappush
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import versions
+from .errors import GradientShapeError, GradientTypeError
+from .modes import modes
+
+if TYPE_CHECKING:
+    from .function import Context
+    from .tensor import Tensor
+
+__all__ = ["run_backward", "FreedArrays", "freed_marker", "named"]
+
+
+def named(name: str | None) -> str:
+    """` 'name'` for messages, or nothing for an unnamed tensor."""
+    return f" {name!r}" if name else ""
+
+
+class FreedArrays:
+    """Stands in `ctx.saved_tensors` once a backward pass without retain_graph released the
+    saved arrays: any use of it raises, saying how to keep them."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: type) -> None:
+        self.fn = fn
+
+    def _refuse(self, *_: Any) -> Any:
+        raise RuntimeError(
+            f"backward of {self.fn.__name__}: its saved arrays were freed by an earlier "
+            "backward(). To run backward through the same graph twice, pass retain_graph=True "
+            "to the first call."
+        )
+
+    __iter__ = __len__ = __getitem__ = _refuse
+
+    def __bool__(self) -> bool:
+        return True
+
+
+# One marker per Function class, shared by all its freed nodes: a backward pass allocates no
+# lasting object per node (a million of them would slow the cyclic garbage collector).
+_freed_markers: dict[type, FreedArrays] = {}
+
+
+def freed_marker(fn: type) -> FreedArrays:
+    marker = _freed_markers.get(fn)
+    if marker is None:
+        marker = _freed_markers[fn] = FreedArrays(fn)
+    return marker
+
+
+_accumulating = threading.Lock()  # concurrent backward passes into one leaf lose nothing
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool = False,
+    capture: dict[int, int] | None = None,
+) -> list[Any] | None:
+    """Walk back from `roots` (each with its upstream gradient, of its shape).
+
+    capture  None: add the gradients into the leaves' (and retained tensors') `.grad`.
+             Otherwise {id(tensor): position}: return, per position, the gradient that reached
+             that tensor (None if none did), and write no `.grad` at all.
+    """
+    saved_mode = modes.grad_enabled
+    modes.grad_enabled = create_graph  # only a create_graph walk records what backward does
+    try:
+        return _walk(roots, grads, retain_graph, create_graph, capture)
+    finally:
+        modes.grad_enabled = saved_mode
+
+
+def _walk(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict[int, int] | None,
+) -> list[Any] | None:
+    partial: dict[int, Any] = {}  # gradients summed so far, by id of tensor
+    heap: list[tuple[int, Tensor]] = []  # sequence numbers are unique: no Tensor is compared
+    arrived: list[tuple[Tensor, Any]] = []  # (leaf or retained tensor, gradient), in order
+    for root, grad in zip(roots, grads):
+        _receive(root, grad, partial, heap, arrived)
+    walked: list[Context] = []
+    anomaly = modes.anomaly
+    clock = versions.clock
+    keep_all = capture is not None
+    while heap:
+        tensor = heappop(heap)[1]
+        g = partial.pop(id(tensor))
+        node = tensor._node
+        if keep_all or tensor._retains_grad:
+            arrived.append((tensor, g))
+        if type(node.saved_tensors) is FreedArrays:
+            node.saved_tensors._refuse()
+        if clock[0] != node.created_at:
+            _check_unchanged(tensor, node)
+        if create_graph:
+            input_grads = _call_backward_recorded(node, tensor, g)
+        else:
+            input_grads = node.fn.backward(node, g)
+        if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
+            input_grads = _as_gradient_tuple(node, input_grads)
+        if clock[0] != node.created_at:  # again: a write racing this backward in another thread
+            _check_unchanged(tensor, node)
+        walked.append(node)
+        for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
+            if not needs or gx is None:
+                continue
+            if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
+                gx = _checked_gradient(node, x, gx, input_grads, create_graph)
+            if anomaly:
+                _check_backward_anomaly(node, x, gx, input_grads)
+            x_node = x._node
+            if x_node is None:
+                arrived.append((x, gx))
+                continue
+            key = id(x)
+            previous = partial.get(key)
+            if previous is None:  # the first gradient to reach x: schedule x's op
+                partial[key] = gx
+                heappush(heap, (-x_node.sequence_nr, x))
+            else:  # out of place: one op may hand the same array to several inputs
+                partial[key] = previous + gx
+    if capture is None:
+        _write_grads(arrived)
+        result = None
+    else:
+        result = [None] * (max(capture.values()) + 1 if capture else 0)
+        for x, gx in arrived:
+            position = capture.get(id(x))
+            if position is not None:
+                result[position] = gx if result[position] is None else result[position] + gx
+    if not retain_graph:
+        for node in walked:
+            _free(node)
+    return result
+
+
+def _receive(x: Tensor, gx: Any, partial: dict[int, Any], heap: list[Any], arrived: list[Any]) -> None:
+    """Sum gradient `gx` into what tensor x has received; schedule x's op the first time."""
+    node = x._node
+    if node is None:
+        arrived.append((x, gx))
+        return
+    key = id(x)
+    previous = partial.get(key)
+    if previous is None:
+        partial[key] = gx
+        heappush(heap, (-node.sequence_nr, x))
+    else:  # out of place: one op may hand the same array to several inputs
+        partial[key] = previous + gx
+
+
+def _free(node: Context) -> None:
+    """Release what a node saved for backward (its arrays and their locks)."""
+    if node.saved_tensors:
+        node.saved_tensors = freed_marker(node.fn)
+    held = node.locked
+    if held:
+        node.locked = ()
+        versions.release(held)
+
+
+def _call_backward_recorded(node: Context, output: Tensor, g: Any) -> Any:
+    """Under create_graph: backward on Tensors, with errors naming the op."""
+    try:
+        return node.fn.backward(_SavedAsTensors(node, output), g)
+    except (ValueError, TypeError, IndexError) as error:
+        if str(error).startswith(f"backward of {node.name}"):
+            raise
+        kind = ValueError if isinstance(error, ValueError) else type(error)
+        raise kind(f"backward of {node.name} (create_graph=True): {error}") from error
+
+
+class _SavedAsTensors:
+    """A node as its backward sees it under create_graph: each saved array that is the data of
+    one of the op's inputs, or of its output, is that Tensor, so the gradient computed from it
+    stays connected to the graph. Everything else reads through to the node."""
+
+    __slots__ = ("_node", "saved_tensors")
+
+    def __init__(self, node: Context, output: Tensor) -> None:
+        self._node = node
+        by_data = {id(x.data): x for x in node.inputs if _is_tensor(x)}
+        by_data[id(output.data)] = output
+        self.saved_tensors = tuple(
+            by_data.get(id(s), s) if isinstance(s, np.ndarray) else s for s in node.saved_tensors
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._node, name)
+
+    def save_for_backward(self, *values: Any) -> None:
+        raise RuntimeError(f"backward of {self._node.name}: save_for_backward belongs in forward")
+
+
+def _is_tensor(x: Any) -> bool:
+    return hasattr(x, "_node") and hasattr(x, "data")
+
+
+def _write_grads(arrived: list[tuple[Tensor, Any]]) -> None:
+    """Add each gradient into its tensor's `.grad`, all of them or (on a bad hand-set `.grad`)
+    none; atomic with respect to other threads' backward passes."""
+    with _accumulating:
+        for x, _ in arrived:
+            held = x.grad
+            if held is not None and (
+                type(held) is not np.ndarray or held.shape != x.data.shape or held.dtype.kind != "f"
+            ):
+                raise ValueError(
+                    f"backward: the tensor{named(x.name)} of shape {x.data.shape} holds a .grad "
+                    f"that is not a float array of its shape ({type(held).__name__}"
+                    f"{' of shape ' + str(np.shape(held)) if hasattr(held, 'shape') else ''}); "
+                    "set it to None (zero_grad()) before backward"
+                )
+        for x, gx in arrived:
+            if x.grad is None:
+                x.grad = np.array(gx, dtype=x.data.dtype)  # a copy we own, in the tensor's dtype
+            else:
+                x.grad += gx
+
+
+def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
+    """What a backward returned, as one gradient per input, or a TypeError saying what is off."""
+    count = len(node.inputs)
+    if isinstance(returned, list):
+        returned = tuple(returned)
+    elif not isinstance(returned, tuple) and count == 1:
+        returned = (returned,)
+    if not isinstance(returned, tuple):
+        raise TypeError(
+            f"backward of {node.name} returned {type(returned).__name__}; it must return a "
+            f"tuple of {count} gradients (None for an input that needs none)"
+        )
+    if len(returned) != count:
+        raise TypeError(
+            f"backward of {node.name} returned {len(returned)} gradient(s) for {count} "
+            "input(s); return one per input of forward (None where none is needed)"
+        )
+    return returned
+
+
+def _input_position(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> int:
+    """Which input of node a returned gradient belongs to (only for error messages)."""
+    for i, (candidate, returned) in enumerate(zip(node.inputs, input_grads)):
+        if candidate is x and returned is gx:
+            return i
+    return next(i for i, candidate in enumerate(node.inputs) if candidate is x)
+
+
+def _checked_gradient(
+    node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...], create_graph: bool
+) -> Any:
+    """A gradient returned for input x, of x's shape (an array; a Tensor under create_graph),
+    or an error naming the op and the input."""
+    returned = gx
+    i = _input_position(node, x, returned, input_grads)
+    if create_graph:
+        if not _is_tensor(gx):
+            raise GradientTypeError(
+                f"backward of {node.name} returned a {type(gx).__name__} for input {i}"
+                f"{named(x.name)} under create_graph=True, so its derivative would be silently "
+                "constant. Write its backward with operators, Tensor methods and tinygrad_edu "
+                "functions (which work on arrays and Tensors alike), not np.* calls",
+                node.name,
+                i,
+            )
+        array = gx.data
+    else:
+        if _is_tensor(gx):
+            gx = gx.data
+        array = gx = np.asarray(gx)
+    if array.dtype.kind not in "fiub":
+        raise GradientTypeError(
+            f"backward of {node.name} returned a gradient of dtype {array.dtype} for input {i}"
+            f"{named(x.name)}; gradients must be real numeric arrays",
+            node.name,
+            i,
+        )
+    if array.shape != x.data.shape:
+        hint = " (sum the broadcast axes back with ops.unbroadcast)" if array.ndim >= x.ndim else ""
+        raise GradientShapeError(
+            f"backward of {node.name} returned a gradient of shape {array.shape} for input {i}"
+            f"{named(x.name)}, whose shape is {x.data.shape}{hint}",
+            node.name,
+            i,
+        )
+    return gx
+
+
+def _saved_arrays(node: Context) -> list[np.ndarray]:
+    arrays = [s for s in node.saved_tensors if isinstance(s, np.ndarray)]
+    for value in node.kwargs.values():
+        if isinstance(value, np.ndarray):
+            arrays.append(value)
+        elif type(value) is tuple:
+            arrays.extend(v for v in value if isinstance(v, np.ndarray))
+    return arrays
+
+
+def _check_unchanged(tensor: Tensor, node: Context) -> None:
+    """Raise if an array this op saved (or its index) was changed in place since the op ran."""
+    for array in _saved_arrays(node):
+        if versions.array_version(array) > node.created_at:
+            owners = [x for x in (tensor, *node.inputs) if _is_tensor(x) and x.data is array]
+            owner = owners[0] if owners else None
+            what = f"a tensor{named(owner.name)}" if owner is not None else "an array"
+            raise RuntimeError(
+                f"backward of {node.name}: {what} of shape {array.shape} that it saved for "
+                "backward was changed in place after the op ran, so its gradient would be "
+                "wrong. Change data only after backward, or recompute the forward pass after "
+                "the change."
+            )
+
+
+def _check_backward_anomaly(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> None:
+    array = gx.data if _is_tensor(gx) else gx
+    if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+        bad = "NaN" if np.isnan(array).any() else "inf"
+        i = _input_position(node, x, gx, input_grads)
+        raise FloatingPointError(
+            f"detect_anomaly: backward of {node.name} produced {bad} in the gradient of input "
+            f"{i} (shape {array.shape}). The op was created at:\n{node.creation_site()}"
+        )
