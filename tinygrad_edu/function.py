@@ -84,6 +84,15 @@ class Context:
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
     )
+    fn: type[Function]
+    inputs: tuple[Any, ...]
+    kwargs: Any
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: Any  # the saved tuple, or a FreedArrays marker once backward freed it
+    sequence_nr: int
+    created_at: int
+    locked: tuple[np.ndarray, ...]
+    trace: list[traceback.FrameSummary] | None
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""

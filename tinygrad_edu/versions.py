@@ -20,6 +20,7 @@ A leaf module: it imports nothing from the package.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import weakref
@@ -57,9 +58,13 @@ def _stamp(base: np.ndarray) -> int:
     if entry is not None and entry[0]() is base:
         ref = entry[0]
     else:  # forget the stamp when the array dies: a later array with its id starts at 0
-        ref = weakref.ref(base, lambda _, key=key: _stamps.pop(key, None))
+        ref = weakref.ref(base, functools.partial(_forget, key))
     _stamps[key] = (ref, tick)
     return tick
+
+
+def _forget(key: int, _: object) -> None:
+    _stamps.pop(key, None)
 
 
 def bump_version(array: np.ndarray) -> int:

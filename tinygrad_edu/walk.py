@@ -116,7 +116,7 @@ def _walk(
     while heap:
         tensor = heappop(heap)[1]
         g = partial.pop(id(tensor))
-        node = tensor._node
+        node: Context = tensor._node  # type: ignore[assignment]
         if keep_all or tensor._retains_grad:
             arrived.append((tensor, g))
         if type(node.saved_tensors) is FreedArrays:
@@ -193,7 +193,7 @@ def _free(node: Context) -> None:
 def _call_backward_recorded(node: Context, output: Tensor, g: Any) -> Any:
     """Under create_graph: backward on Tensors, with errors naming the op."""
     try:
-        return node.fn.backward(_SavedAsTensors(node, output), g)
+        return node.fn.backward(_SavedAsTensors(node, output), g)  # type: ignore[arg-type]
     except (ValueError, TypeError, IndexError) as error:
         if str(error).startswith(f"backward of {node.name}"):
             raise

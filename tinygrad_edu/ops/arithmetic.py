@@ -40,7 +40,7 @@ class _Elementwise(Function):
         op = ctx.fn
         if op.saves_operands:  # type: ignore[attr-defined]
             ctx.save_for_backward(a, b)
-        return op.ufunc(a, b)  # type: ignore[attr-defined, no-any-return]
+        return op.ufunc(a, b)  # type: ignore[attr-defined]
 
 
 class Add(_Elementwise):

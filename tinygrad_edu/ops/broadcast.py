@@ -90,7 +90,8 @@ def expand_reduced(grad: Any, axis: Axis, keepdims: bool, shape: tuple[int, ...]
     ndim = len(shape)
     if axis is None:
         return grad.reshape((1,) * ndim)
-    axes = {a % ndim for a in ((axis,) if np.ndim(axis) == 0 else axis)}  # type: ignore[union-attr]
+    listed: tuple[int, ...] = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = {a % ndim for a in listed}
     return grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
