@@ -107,7 +107,8 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
         findings = examine(subject, settings)
         searched = settings.localize and subject.output.requires_grad
         leaves = {id(subject.args[i]): subject.pristine[i] for i in subject.checked}
-        op_problems = inspect_ops(subject.output, settings.seed, leaves) if searched else []
+        op_problems = inspect_ops(subject.output, settings.seed, leaves,
+                                  thorough=not findings.ok) if searched else []
         culprits = list(op_problems)
         if not findings.ok and searched:
             blamed = {id(c.node) for c in op_problems}

@@ -37,7 +37,8 @@ __all__ = ["Comparison", "Tolerance", "summarize", "TINY", "AGREE", "WRONG", "KI
 
 TINY = float(np.finfo(np.float64).tiny)
 FLOOR_RTOL = 1e-7  # relative floor of the estimated tolerance
-ROUNDING_SAFETY = 32.0  # multiple of the rounding-error estimate ε·|f|/h tolerated
+ROUNDING_SAFETY = 32.0  # multiple of ε·|f|/h tolerated as f's rounding error
+SENSITIVITY_SAFETY = 2.0  # multiple of ε·Σ|∂f/∂y|·|y|/h (over the values y fn computes)
 DEFAULT_ATOL, DEFAULT_RTOL = 1e-5, 1e-3  # PyTorch's, for a caller who gives only one
 
 # What an entry is: its `kind` code.
@@ -69,8 +70,8 @@ class Tolerance:
 
     def rounding(self, magnitude: np.ndarray | float, step: float) -> np.ndarray | float:
         """The rounding error a centered difference with this step can carry, for values of f
-        whose terms have this magnitude."""
-        return ROUNDING_SAFETY * self.precision * magnitude / step
+        whose rounding scale (safety factors included) is `magnitude`."""
+        return self.precision * magnitude / step
 
     def first(self, numerical: np.ndarray, magnitude: np.ndarray | float, step: float
               ) -> np.ndarray:

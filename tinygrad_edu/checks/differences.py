@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import no_grad
 from ..tensor import Tensor
-from .comparison import Comparison, Tolerance
+from .comparison import ROUNDING_SAFETY, Comparison, Tolerance
 from .kinks import settle
 from .numerical import evaluate_steps
 from .progress import Progress
@@ -36,13 +36,13 @@ class Readout:
         return values if self.projection is None else np.array([dot(self.projection, values)])
 
     def at_output(self, output: Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """The readout of `output` (fn at the unperturbed inputs) and, per readout entry, the
-        size of the terms it sums (what its rounding error is relative to)."""
+        """The readout of `output` (fn at the unperturbed inputs) and, per readout entry, its
+        rounding scale from the size of the terms it sums."""
         values = np.asarray(output.data, dtype=np.float64).reshape(-1)
         if self.projection is None:
-            return values, np.abs(values)
+            return values, ROUNDING_SAFETY * np.abs(values)
         magnitude = dot(np.abs(self.projection), np.abs(values))
-        return np.array([dot(self.projection, values)]), np.array([magnitude])
+        return np.array([dot(self.projection, values)]), np.array([ROUNDING_SAFETY * magnitude])
 
     def _reject(self, out: Any) -> None:
         if not isinstance(out, Tensor):
@@ -61,8 +61,8 @@ class FiniteDifferences:
 
     args       fn's arguments: float64 leaf copies of the Tensors, constants as given
     base       the readout at the unperturbed args
-    terms      per readout entry, the size of the terms it sums (what its rounding error is
-               relative to)
+    terms      per readout entry, its rounding scale: ε·terms is the rounding error its values
+               can carry (safety factors included)
     tolerance  how far an analytic derivative may be from its difference
     """
 
@@ -72,6 +72,7 @@ class FiniteDifferences:
         self.base, self.terms = base, terms
         self.eps, self.tolerance = eps, tolerance
         self.evaluations = 0  # calls of fn made here
+        self._scales: dict[int, np.ndarray] = {}
 
     @property
     def magnitude(self) -> float:
@@ -81,25 +82,45 @@ class FiniteDifferences:
     def quotients(self, position: int, indices: np.ndarray, step: float,
                   progress: Progress | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Centered and one-sided (+h, -h) quotients, and the magnitude of the values they
-        were taken from, each (len(indices), readout size)."""
+        """Centered and one-sided (+h, -h) quotients, each (len(indices), readout size), and the
+        magnitude their rounding error is relative to, divided by the element's step scale.
+
+        An element x moves by step·scale(x), where scale(x) is 1 for |x| <= 1 and the power of
+        two at or above |x| otherwise: a step of 1e-6 next to 1e20 would not move it at all."""
         __tracebackhide__ = True
+        scales = self.scales(position)[indices]
+        bands = np.unique(scales)
+        values = np.empty((2, len(indices), self.base.size))
+        taken = np.empty((2, len(indices)))
         with no_grad():
-            values, taken = evaluate_steps(self.readout, self.args, position, indices,
-                                           (step, -step), progress=progress)
+            for band in bands:
+                rows = np.flatnonzero(scales == band) if bands.size > 1 else slice(None)
+                values[:, rows], taken[:, rows] = evaluate_steps(
+                    self.readout, self.args, position, indices[rows],
+                    (step * band, -step * band), progress=progress)
         self.evaluations += 2 * len(indices)
-        plus, minus = values[0].reshape(len(indices), -1), values[1].reshape(len(indices), -1)
+        plus, minus = values[0], values[1]
         step_plus, step_minus = taken[0][:, None], taken[1][:, None]
         centered = (plus - minus) / (step_plus - step_minus)
-        magnitude = np.maximum(np.maximum(np.abs(plus), np.abs(minus)), self.terms)
+        magnitude = np.maximum(ROUNDING_SAFETY * np.maximum(np.abs(plus), np.abs(minus)),
+                               self.terms)
         return (centered, (plus - self.base) / step_plus, (self.base - minus) / -step_minus,
-                magnitude)
+                magnitude / scales[:, None])
+
+    def scales(self, position: int) -> np.ndarray:
+        """The step scale of each element of args[position], flattened (see `quotients`)."""
+        if position not in self._scales:
+            x = np.abs(self.args[position].data.reshape(-1))
+            _, exponents = np.frexp(x)
+            self._scales[position] = np.where(x > 1, np.ldexp(1.0, exponents), 1.0)
+        return self._scales[position]
 
     def along(self, position: int, indices: np.ndarray, step: np.ndarray
               ) -> tuple[float, float, np.ndarray]:
         """The readout (one number) with args[position].flat[indices] moved by +step and by
         -step together, and the displacement x+ - x- actually represented (about 2·step)."""
         __tracebackhide__ = True
+        step = step * self.scales(position)[indices]
         with no_grad():
             values, taken = evaluate_steps(self.readout, self.args, position, indices,
                                            np.stack([step, -step]), jointly=True)

@@ -131,9 +131,10 @@ class _Bisection:
         error = (dot(g, displacement) - (phi_plus - phi_minus)) / (2 * h)
         # An error e in one element moves gᵀu by |e·u| >= e/2: the per-element tolerance
         # applies as is. Add the rounding error of φ's values and of the dot product.
-        magnitude = max(abs(phi_plus), abs(phi_minus), differences.magnitude)
-        magnitude += 3 * h * float(np.abs(g).sum())  # > sum |g·displacement|
-        rounding = ROUNDING_SAFETY * differences.tolerance.precision * magnitude / (2 * h)
+        magnitude = ROUNDING_SAFETY * max(abs(phi_plus), abs(phi_minus))
+        magnitude = max(magnitude, differences.magnitude)
+        magnitude += ROUNDING_SAFETY * 3 * h * float(np.abs(g).sum())  # > sum |g·displacement|
+        rounding = differences.tolerance.precision * magnitude / (2 * h)
         return error, self.per_element + rounding
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..function import enable_grad
 from ..tensor import Tensor, topological_order
-from .comparison import TINY, Comparison, Tolerance, summarize
+from .comparison import SENSITIVITY_SAFETY, TINY, Comparison, Tolerance, summarize
 from .differences import FiniteDifferences, Readout, short_repr
 from .modes import Upstream, random_weights
 from .progress import Progress
@@ -186,7 +186,12 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
             "judge a gradient (expect false alarms)")
     analytic_side = _Analytic(subject, run.upstream)
     try:
-        analytic = analytic_side.jacobians()
+        analytic, sensitivity = analytic_side.jacobians()
+        # What the readout's rounding error is relative to: the values fn computes inside,
+        # weighted by how much the readout depends on them (f may be small while they are
+        # not: a sum that cancels, a loss scaled down).
+        run.differences.terms = np.maximum(run.differences.terms,
+                                           SENSITIVITY_SAFETY * sensitivity)
         if settings.mode.checks_linearity:
             findings.backward_problems = analytic_side.problems(analytic, run.rng)
     except Exception as error:  # a backward that raises is a wrong backward
@@ -202,6 +207,14 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
     findings.fn_problems = changed_inputs(subject, subject.numeric_args,
                                           "while its differences were taken")
     return findings
+
+
+def _weighted(t: Tensor) -> float:
+    """Σ |t.grad|·|t.data|: how much t's rounding errors can move the readout, per ε."""
+    if t.grad is None or t.dtype.kind != "f":
+        return 0.0
+    grad = np.asarray(t.grad.data if isinstance(t.grad, Tensor) else t.grad, dtype=np.float64)
+    return float(np.sum(np.abs(grad) * np.abs(t.data)))
 
 
 def _raised(error: BaseException) -> str:
@@ -229,14 +242,27 @@ class _Analytic:
         return [np.zeros(args[i].size) if args[i].grad is None else args[i].grad.reshape(-1)
                 for i in self.subject.checked]
 
-    def jacobians(self) -> list[np.ndarray]:
-        """Per checked input: (upstream gradients, input elements), the Jacobian or vᵀJ."""
+    def jacobians(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per checked input: (upstream gradients, input elements), the Jacobian or vᵀJ; and
+        per upstream gradient, Σ |gradient|·|value| over the values fn computed (the op
+        outputs), divided by |scale|."""
         args, cotangents = self.subject.args, self.upstream.cotangents
+        inner = [t for t in topological_order(self.subject.output) if t.grad_fn is not None]
+        for t in inner:
+            t.retain_grad()
         analytic = [np.empty((len(cotangents), args[i].size)) for i in self.subject.checked]
-        for row, cotangent in enumerate(cotangents):
-            for jacobian, grad in zip(analytic, self.vjp(cotangent), strict=True):
-                jacobian[row] = grad / self.upstream.scale
-        return analytic
+        sensitivity = np.zeros(len(cotangents))
+        try:
+            for row, cotangent in enumerate(cotangents):
+                for t in inner:
+                    t.grad = None
+                for jacobian, grad in zip(analytic, self.vjp(cotangent), strict=True):
+                    jacobian[row] = grad / self.upstream.scale
+                sensitivity[row] = sum(_weighted(t) for t in inner)
+        finally:
+            for t in inner:  # left there, they would show in a drawing of report.output
+                t.grad = None
+        return analytic, sensitivity / abs(self.upstream.scale)
 
     def problems(self, analytic: list[np.ndarray], rng: np.random.Generator
                  ) -> list[BackwardProblem]:

@@ -41,7 +41,8 @@ def repeat_problems(subject: Subject, run: CheckRun) -> tuple[list[FunctionProbl
     with no_grad():
         again = run.differences.readout(subject.numeric_args)
     base, terms = run.differences.base, run.differences.terms
-    allowed = REPEAT_SAFETY * run.differences.tolerance.precision * np.maximum(terms, np.abs(again))
+    precision = run.differences.tolerance.precision
+    allowed = precision * np.maximum(terms, REPEAT_SAFETY * np.abs(again))
     with np.errstate(invalid="ignore"):
         gap = np.abs(again - base)
     same = (gap <= allowed) | (np.isnan(again) & np.isnan(base)) | (again == base)
