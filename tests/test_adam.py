@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
 from tinygrad_edu import Tensor
 from tinygrad_edu.losses import softmax_cross_entropy
 from tinygrad_edu.nn import Linear, Sequential
@@ -149,7 +148,8 @@ def test_adam_step_is_all_or_nothing() -> None:
     a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True)
     optimizer = Adam([a, b], lr=0.1)
     a.grad, b.grad = np.array([0.5, -0.5]), np.array([np.inf])
-    with pytest.raises(ValueError, match=r"^Adam.step: the gradient of parameter 1 \(shape \(1,\)\) contains inf"):
+    expected = r"^Adam.step: the gradient of parameter 1 \(shape \(1,\)\) contains inf"
+    with pytest.raises(ValueError, match=expected):
         optimizer.step()
     np.testing.assert_array_equal(a.data, [1.0, 2.0])
     assert optimizer.steps == 0 and optimizer.exp_avg == [None, None]
@@ -215,9 +215,12 @@ def test_moments_not_created_yet_are_saved_as_none(tmp_path: Path) -> None:
     "change, error, phrase",
     [
         (lambda s: s.update(betas=(0.9, 1.5)), ValueError, "betas[1] must be a number in [0, 1)"),
-        (lambda s: s.update(exp_avg_sq=[np.array([np.nan, 0.0]), None]), ValueError, "exp_avg_sq 0 contains NaN"),
-        (lambda s: s.update(exp_avg=[np.zeros(3), None]), ValueError, "exp_avg 0 has shape (3,)"),
-        (lambda s: s.update(exp_avg=[np.array(["a", "b"]), None]), TypeError, "exp_avg 0 must be an array of real"),
+        (lambda s: s.update(exp_avg_sq=[np.array([np.nan, 0.0]), None]), ValueError,
+         "exp_avg_sq 0 contains NaN"),
+        (lambda s: s.update(exp_avg=[np.zeros(3), None]), ValueError,
+         "exp_avg 0 has shape (3,)"),
+        (lambda s: s.update(exp_avg=[np.array(["a", "b"]), None]), TypeError,
+         "exp_avg 0 must be an array of real"),
         (lambda s: s.pop("eps"), ValueError, "the state lacks ['eps']"),
         (lambda s: s.update(steps=True), TypeError, "steps must be an int >= 0, got bool True"),
     ],

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
 from tinygrad_edu import Tensor
 from tinygrad_edu.checks import gradcheck
 from tinygrad_edu.nn import Linear, LinearClassifier, LinearFunction, Module, ReLU, Sequential, Sigmoid, Tanh
@@ -290,9 +289,11 @@ def test_tensors_and_lists_are_accepted_as_values() -> None:
     [
         (lambda s: s.pop("1.bias"), ValueError, "missing ['1.bias'], unexpected []"),
         (lambda s: s.update(extra=np.ones(1)), ValueError, "missing [], unexpected ['extra']"),
-        (lambda s: s.update({"1.bias": np.ones(4)}), ValueError, "'1.bias' has shape (4,), but the model's has (3,)"),
+        (lambda s: s.update({"1.bias": np.ones(4)}), ValueError,
+         "'1.bias' has shape (4,), but the model's has (3,)"),
         (lambda s: s.update({"1.bias": np.array([1.0, np.nan, 0.0])}), ValueError, "'1.bias' contains NaN"),
-        (lambda s: s.update({"1.bias": np.array([1j, 0, 0])}), TypeError, "'1.bias' must be an array of real numbers"),
+        (lambda s: s.update({"1.bias": np.array([1j, 0, 0])}), TypeError,
+         "'1.bias' must be an array of real numbers"),
         (lambda s: s.update({"1.bias": np.array(["a", "b", "c"])}), TypeError, "got strings"),
         (lambda s: s.update({"1.bias": [[1.0], [1.0, 2.0]]}), ValueError, "rectangular"),
     ],

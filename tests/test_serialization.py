@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from tinygrad_edu import Tensor
 from tinygrad_edu.nn import Linear, Sequential
 from tinygrad_edu.serialization import STRUCTURE_KEY, load, save
@@ -89,7 +88,8 @@ def test_loading_a_pickle_bearing_file_is_refused_and_runs_no_code(tmp_path: Pat
     with pytest.raises(ValueError) as raised:
         load(path)
     message = str(raised.value)
-    assert message.startswith("load: the entry 'evil' holds Python objects") and "run arbitrary code" in message
+    assert message.startswith("load: the entry 'evil' holds Python objects")
+    assert "run arbitrary code" in message
     assert not marker.exists()
     # The file really is dangerous: numpy with allow_pickle=True runs its code.
     with np.load(path, allow_pickle=True) as archive:
