@@ -1,19 +1,26 @@
 """tinygrad_edu: reverse-mode automatic differentiation on numpy, with backward passes you can verify.
 
-The modules, one concern each:
-    tensor        Tensor and the reverse-mode graph walk
-    function      Function (the one mechanism every op uses), grad and anomaly modes
-    ops           the built-in primitive ops, each a Function with forward and backward together
-    checks        numerical gradients and gradcheck, with culprit localization
-    losses        multiclass SVM and softmax cross-entropy losses
-    regularizers  L1, L2 and elastic-net penalties
-    nn            LinearClassifier
-    optim         SGD with learning-rate decay and momentum; random search
-    viz           draw_graph / render_graph with graphviz
-    testing       helpers for your own pytest suite (check_function)
+The modules, one concern each (ARCHITECTURE.md has the map):
+    modes          thread-local grad and anomaly modes (no_grad, detect_anomaly)
+    versions       what keeps saved arrays from changing: locks and in-place versions
+    tensor         Tensor: data, gradient, operator sugar, as_tensor
+    function       Function (the one mechanism every op uses) and its Context (the graph node)
+    walk           the reverse-mode walk behind backward() and grad()
+    autograd       grad(outputs, inputs, create_graph=...): gradients returned, to any order
+    ops/           the built-in ops, each a Function with forward and backward together
+    errors         typed errors (a bad gradient names its op and input)
+    validation     one helper for every public argument
+    losses         multiclass SVM and softmax cross-entropy losses
+    regularizers   L1, L2 and elastic-net penalties
+    nn             Module, Linear, Sequential, activations, LinearClassifier
+    optim          SGD (the lecture's decay and momentum; weight_decay), Adam; random search
+    serialization  save / load of state dicts in .npz, never pickle
+    checks/        numerical gradients and gradcheck, with culprit localization
+    viz/           draw_graph / render_graph with graphviz
+    testing/       helpers for your own pytest suite (check_function, strategies)
 """
 
-from . import errors, losses, nn, optim, regularizers, testing, versions
+from . import errors, losses, nn, optim, regularizers, serialization, testing, validation, versions
 from .autograd import grad
 from .checks import (
     Culprit,
@@ -34,10 +41,11 @@ from .function import (
     no_grad,
 )
 from .losses import softmax_cross_entropy, svm_loss
-from .nn import LinearClassifier
+from .nn import Linear, LinearClassifier, Module, ReLU, Sequential, Sigmoid, Tanh
 from .ops import maximum, unbroadcast, where
-from .optim import SGD, RandomSearchResult, random_search
+from .optim import SGD, Adam, Optimizer, RandomSearchResult, random_search
 from .regularizers import elastic_net, l1, l2
+from .serialization import load, save
 from .tensor import Tensor, as_tensor, topological_order
 from .viz import draw_graph, render_graph
 
@@ -72,7 +80,17 @@ __all__ = [
     "l2",
     "elastic_net",
     "LinearClassifier",
+    "Module",
+    "Linear",
+    "Sequential",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "Optimizer",
     "SGD",
+    "Adam",
+    "save",
+    "load",
     "random_search",
     "RandomSearchResult",
     # drawing
@@ -85,7 +103,9 @@ __all__ = [
     "nn",
     "optim",
     "regularizers",
+    "serialization",
     "testing",
+    "validation",
 ]
 
 __version__ = "0.1.0"
