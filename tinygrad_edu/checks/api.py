@@ -109,6 +109,7 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
         leaves = {id(subject.args[i]): subject.pristine[i] for i in subject.checked}
         op_problems = inspect_ops(subject.output, settings.seed, leaves,
                                   thorough=not findings.ok) if searched else []
+        op_problems += findings.dtype_culprits
         culprits = list(op_problems)
         if not findings.ok and searched:
             blamed = {id(c.node) for c in op_problems}

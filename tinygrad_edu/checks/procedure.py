@@ -19,9 +19,10 @@ from ..tensor import Tensor, topological_order
 from .comparison import SENSITIVITY_SAFETY, TINY, Comparison, Tolerance, summarize
 from .differences import FiniteDifferences, Readout, short_repr
 from .modes import Upstream, random_weights
+from .precision import low_precision_problems
 from .progress import Progress
 from .purity import changed_inputs, pristine_copies, repeat_problems
-from .report import BackwardProblem, FunctionProblem, InputCheck, builtin_name, input_label
+from .report import BackwardProblem, Culprit, FunctionProblem, InputCheck, builtin_name, input_label
 from .settings import GradcheckSettings
 
 __all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple"]
@@ -46,7 +47,7 @@ class Subject:
     output: Tensor
     outside_leaves: list[Tensor]
     numeric_args: list[Any]
-    pristine: list[np.ndarray | None]
+    pristine: dict[int, np.ndarray]
 
     def label(self, position: int) -> str:
         return input_label(position, self.originals[position].name)
@@ -63,6 +64,7 @@ class Findings:
     notes: list[str] = field(default_factory=list)
     fn_problems: list[FunctionProblem] = field(default_factory=list)
     extra_evaluations: int = 0
+    dtype_culprits: list[Culprit] = field(default_factory=list)  # ops wrong in fn's dtype
 
     @property
     def ok(self) -> bool:
@@ -194,6 +196,11 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
                                            SENSITIVITY_SAFETY * sensitivity)
         if settings.mode.checks_linearity:
             findings.backward_problems = analytic_side.problems(analytic, run.rng)
+        problems, findings.dtype_culprits, notes, calls = low_precision_problems(
+            subject, analytic_side.vjp, settings.seed)
+        findings.fn_problems += problems
+        findings.notes += notes
+        findings.extra_evaluations += calls
     except Exception as error:  # a backward that raises is a wrong backward
         findings.backward_error = error
         findings.backward_problems = [BackwardProblem(None, _raised(error))]
@@ -204,8 +211,8 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
             findings.inputs.append(settings.mode.check_input(
                 run, position, jacobian, run.upstream.method, progress))
     findings.evaluations = run.differences.evaluations
-    findings.fn_problems = changed_inputs(subject, subject.numeric_args,
-                                          "while its differences were taken")
+    findings.fn_problems += changed_inputs(subject, subject.numeric_args,
+                                           "while its differences were taken")
     return findings
 
 

@@ -56,7 +56,7 @@ def repeat_problems(subject: Subject, run: CheckRun) -> tuple[list[FunctionProbl
     return problems, 1
 
 
-def pristine_copies(inputs: tuple[Any, ...], checked: list[int]) -> list[np.ndarray | None]:
-    """float64 copies of the checked inputs' values, to compare fn's arguments with."""
-    return [np.array(x.data, dtype=np.float64) if i in checked and isinstance(x, Tensor)
-            else None for i, x in enumerate(inputs)]
+def pristine_copies(inputs: tuple[Any, ...], checked: list[int]) -> dict[int, np.ndarray]:
+    """float64 copies of the checked inputs' values, by position, to compare fn's arguments
+    with."""
+    return {i: np.array(inputs[i].data, dtype=np.float64) for i in checked}
