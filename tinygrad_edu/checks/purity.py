@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..function import no_grad
-from ..tensor import Tensor
 from .report import FunctionProblem
 
 if TYPE_CHECKING:
