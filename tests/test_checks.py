@@ -733,3 +733,23 @@ def test_empty_output_is_a_pass_with_nothing_to_compare() -> None:
     assert report.ok and report.culprits == []
     assert report.inputs[0].method == "vector-Jacobian product"
     assert gradcheck(lambda t: (t[2:] * 3.0).sum(), x)
+
+
+@pytest.mark.parametrize(
+    "options, error, phrase",
+    [
+        (dict(eps=True), TypeError, "gradcheck: eps must be a positive finite number"),
+        (dict(samples=True), ValueError, "samples must be a positive integer"),
+        (dict(fast_mode=True, directions=2.0), ValueError, "directions must be a positive integer"),
+        (dict(atol=True), ValueError, "atol and rtol must be >= 0"),
+        (dict(seed=-1), ValueError, "gradcheck: seed must be an int >= 0"),
+    ],
+)
+def test_bad_option_types(options: dict[str, Any], error: type[Exception], phrase: str) -> None:
+    with pytest.raises(error, match=phrase):
+        gradcheck(lambda x: x.sum(), randn(3), **options)
+
+
+def test_fn_not_callable() -> None:
+    with pytest.raises(TypeError, match="gradcheck: fn must be callable"):
+        gradcheck(3.0, randn(3))  # type: ignore[arg-type]

@@ -219,3 +219,15 @@ def test_no_progress_bar_for_a_short_run(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(sys, "stderr", terminal)
     numerical_gradient(lambda v: float(v.sum()), np.zeros(10))
     assert terminal.getvalue() == ""
+
+
+@pytest.mark.parametrize("eps", [True, "1e-5", None])
+def test_eps_of_the_wrong_type_is_a_type_error(eps: object) -> None:
+    # True would otherwise run with a step of 1.0.
+    with pytest.raises(TypeError, match="numerical_gradient: eps must be a positive finite number"):
+        numerical_gradient(cube, np.array([1.0]), eps=eps)  # type: ignore[arg-type]
+
+
+def test_f_not_callable() -> None:
+    with pytest.raises(TypeError, match="numerical_gradient: f must be callable"):
+        numerical_gradient(3.0, np.array([1.0]))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..tensor import Tensor
+from ..validation import callable_arg
 from .culprits import localize
 from .guards import inspect_ops
 from .procedure import as_input_tuple, examine, prepare
@@ -92,6 +93,7 @@ def check_gradients(
     progress: bool | None = None,
 ) -> GradcheckReport:
     """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments)."""
+    callable_arg("gradcheck", "fn", fn)
     settings = GradcheckSettings.of(
         eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
         directions=directions, seed=seed, localize=localize, progress=progress)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..function import no_grad
 from ..tensor import Tensor
+from ..validation import callable_arg, one_of, positive_float
 from .progress import Progress
 
 __all__ = ["numerical_gradient", "numerical_gradient_array", "evaluate_steps", "METHODS"]
@@ -68,8 +69,9 @@ def numerical_gradient(
     of h not being representable next to x. f runs under no_grad. Returns a float64 array of
     x's shape.
     """
-    _check_method(method)
-    _check_positive("numerical_gradient", "eps", eps)
+    callable_arg("numerical_gradient", "f", f)
+    method = one_of("numerical_gradient", "method", method, METHODS)
+    eps = positive_float("numerical_gradient", "eps", eps)
     array = x.data if isinstance(x, Tensor) else x
     _check_perturbable(array)
     if grad_output is not None:
@@ -214,19 +216,6 @@ def _as_number(result: Any, grad_output: np.ndarray | None) -> float:
             f"{grad_output.shape}"
         )
     return float(np.sum(data * grad_output))
-
-
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(
-            f"numerical_gradient: method must be one of {', '.join(map(repr, METHODS))}, "
-            f"got {method!r}"
-        )
-
-
-def _check_positive(where: str, name: str, value: float) -> None:
-    if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
-        raise ValueError(f"{where}: {name} must be a positive finite number, got {value!r}")
 
 
 def _check_perturbable(array: Any) -> None:

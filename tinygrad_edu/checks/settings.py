@@ -6,9 +6,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..validation import integer, positive_float
 from .fast import FastMode
 from .modes import CheckMode, FullMode, SampledMode
-from .numerical import _check_positive
 
 __all__ = ["GradcheckSettings"]
 
@@ -37,19 +37,20 @@ class GradcheckSettings:
            directions: int, seed: int, localize: bool, progress: bool | None
            ) -> GradcheckSettings:
         """Validate gradcheck's arguments and choose the mode."""
-        _check_positive("gradcheck", "eps", eps)
+        eps = positive_float("gradcheck", "eps", eps)
+        seed = integer("gradcheck", "seed", seed, minimum=0)
         for value in (atol, rtol):
             if value is not None and not (_is_number(value) and 0 <= value < np.inf):
                 raise ValueError(f"gradcheck: atol and rtol must be >= 0 (or None: the "
                                  f"estimated error), got atol={atol}, rtol={rtol}")
-        if not isinstance(directions, (int, np.integer)) or directions < 1:
+        if not _is_int(directions) or directions < 1:
             raise ValueError(
                 f"gradcheck: directions must be a positive integer, got {directions!r}")
         mode: CheckMode
         if samples is not None:
             if fast_mode:
                 raise ValueError("gradcheck: choose fast_mode=True or samples=k, not both")
-            if not isinstance(samples, (int, np.integer)) or samples < 1:
+            if not _is_int(samples) or samples < 1:
                 raise ValueError(
                     f"gradcheck: samples must be a positive integer, got {samples!r}")
             mode = SampledMode(int(samples))
@@ -68,6 +69,10 @@ class GradcheckSettings:
 
     def with_mode(self, mode: CheckMode, *, localize: bool) -> GradcheckSettings:
         return replace(self, mode=mode, localize=localize)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _is_number(value: object) -> bool:
