@@ -85,7 +85,7 @@ def omitted_lines(left_out: int) -> tuple[Line, ...]:
 
 def non_default_kwargs(node: Context) -> str:
     """`axis=1, keepdims=True`: the kwargs whose values differ from forward's defaults."""
-    defaults = _forward_defaults(node.fn)
+    defaults = _forward_defaults(node.fn)  # type: ignore[arg-type]
     shown_kwargs = [
         f"{shown(name)}={compact(value)}"
         for name, value in node.kwargs.items()
