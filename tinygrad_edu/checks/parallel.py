@@ -1,0 +1,769 @@
+"""Parallel evaluation for gradient checks: what `workers=` means, from two local cores to a
+Dask cluster.
+
+A full check costs 2·numel evaluations of fn, each independent of the others, so they spread
+over processes with no change to the answer. `workers` is, as in SciPy:
+
+    None or 1   serial, in the calling process
+    an int n    a local process pool of n workers (-1: one per core), created and shut down by
+                the call: nothing of it is left running afterwards
+    an Executor any `concurrent.futures.Executor`, e.g. a ProcessPoolExecutor, loky's, or a Dask
+                cluster's `client.get_executor()`; its `submit` is used, and it stays the
+                caller's (never shut down here)
+    a callable  map-like, `map(function, tasks)`: `multiprocessing.Pool().map` (or `.imap`, to
+                see progress as chunks finish), Ray's `ray.util.multiprocessing.Pool().map`
+
+How the work travels
+--------------------
+The elements to perturb are split into chunks (`CHUNKS_PER_WORKER` per worker, never one task
+per element). fn (inside its readout) and the inputs are serialized with cloudpickle in ONE
+payload, sent once per chunk: a lambda or closure travels, and an array fn reads through its
+closure is, in the worker, the very array that gets perturbed (pickle keeps one object for
+references to the same object within one payload). So the lecture's
+`numerical_gradient(lambda _: net.loss(X, y), net.W.data)` perturbs, in the worker, the W that
+net.loss reads. A view of that array reached by fn would travel as a separate copy, which the
+perturbation would not reach (a silently zero gradient): that is refused with an error.
+
+Each chunk runs the serial loop (`numerical.evaluate_steps`) on its elements, and results come
+back by index, so the numbers are those of the serial check, bit for bit, for a deterministic fn
+with single-threaded BLAS (a multithreaded BLAS may round reductions differently).
+
+Threads inside workers
+----------------------
+Two workers on two cores must not each start a BLAS thread pool of two threads. The pools this
+module creates start their processes (spawn) with `BLAS_ENVIRONMENT` set: OMP_NUM_THREADS,
+OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, BLIS_NUM_THREADS, VECLIB_MAXIMUM_THREADS and
+NUMEXPR_NUM_THREADS = 1, read by the BLAS libraries when numpy loads. Dask's workers set the
+first three themselves (`distributed.nanny.pre-spawn-environ`). In an executor whose workers
+did not, each chunk runs under `threadpoolctl.threadpool_limits(1)` if threadpoolctl is
+installed; otherwise set those variables before starting the workers.
+
+Failures
+--------
+fn raising in a worker raises the same exception in the caller, with a note naming the element
+being evaluated ("while evaluating fn with W[3, 1] moved by +1e-06") and the worker's traceback
+as its cause; the serial path adds the same note. A worker process that dies raises
+`WorkerError`, naming the elements the workers were evaluating at the time. Either way the
+remaining chunks are cancelled, and a pool the call created is shut down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing.context
+import os
+import pickle
+import sys
+import tempfile
+import threading
+import traceback
+import types
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..function import (
+    Context,
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+)
+from ..tensor import Tensor
+from .numerical import evaluate_steps
+from .progress import Progress
+
+__all__ = [
+    "BLAS_ENVIRONMENT",
+    "CHUNKS_PER_WORKER",
+    "WorkerError",
+    "WorkerPool",
+    "Workers",
+    "resolve_workers",
+    "evaluate_steps_parallel",
+    "recheck_ops",
+    "describe_move",
+]
+
+# A map-like callable: map_like(function, tasks) -> results in task order.
+MapLike = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
+Workers = int | Executor | MapLike | None
+
+BLAS_ENVIRONMENT = {
+    name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                           "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+}
+CHUNKS_PER_WORKER = 4  # balances uneven chunks and gives the progress bar steps; each costs a payload
+_EXTRA = "pip install 'tinygrad_edu[distributed]'"
+
+
+class WorkerError(RuntimeError):
+    """A worker process died (or the executor failed) while evaluating; the message names
+    what the workers were evaluating at the time."""
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+class WorkerPool:
+    """Where chunks of work run: an executor (progress as chunks finish, in any order) or a
+    map-like callable (results as it yields them). Made by `resolve_workers`.
+
+    size   how many workers, as far as known: a hint for how finely to split the work
+    owned  created by `resolve_workers`, which shuts it down
+    """
+
+    def __init__(self, where: str, *, executor: Executor | None = None,
+                 map_like: MapLike | None = None, size: int, owned: bool = False) -> None:
+        self.where, self.executor, self.map_like = where, executor, map_like
+        self.size, self.owned = max(1, size), owned
+
+    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any],
+            on_result: Callable[[int, Any], None],
+            on_lost: Callable[[list[int], BaseException], Exception]) -> None:
+        """function(task) for each task, on the workers; on_result(i, result) in the caller as
+        each finishes. A failure of the machinery itself (a dead worker, an executor that
+        refuses work) raises on_lost(unfinished task indices, error). Whatever ends the run
+        early cancels the tasks not yet started."""
+        futures: dict[Future[Any], int] = {}
+        try:
+            if self.executor is None:
+                assert self.map_like is not None
+                try:
+                    results = iter(self.map_like(function, tasks))
+                except Exception as error:
+                    raise on_lost(list(range(len(tasks))), error) from error
+                for i in range(len(tasks)):
+                    try:
+                        result = next(results)
+                    except Exception as error:  # StopIteration too: a map that lost tasks
+                        raise on_lost(list(range(i, len(tasks))), error) from error
+                    on_result(i, result)
+                return
+            try:
+                for task in tasks:
+                    futures[self.executor.submit(function, task)] = len(futures)
+            except Exception as error:
+                raise on_lost(list(range(len(tasks))), error) from error
+            finished: set[int] = set()
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    result = future.result()
+                except Exception as error:
+                    unfinished = [k for k in range(len(tasks)) if k not in finished]
+                    raise on_lost(unfinished, error) from error
+                finished.add(i)
+                on_result(i, result)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            if self.owned:
+                self._terminate()
+            raise
+
+    def _terminate(self) -> None:
+        """Stop an owned pool's processes now, rather than let running chunks finish."""
+        executor = self.executor
+        if executor is None:
+            return
+        if hasattr(executor, "terminate_workers"):  # Python 3.14+
+            executor.terminate_workers()
+            return
+        # Before 3.14 there is no public way; shutdown() below still joins them.
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+
+    def close(self) -> None:
+        if self.owned and self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def resolve_workers(workers: Workers, *, where: str = "gradcheck") -> Iterator[WorkerPool | None]:
+    """The pool behind a `workers=` argument, for the duration of a `with` block (see the
+    module docstring); None means serial. A pool created here is shut down on leaving the
+    block, also on error."""
+    if workers is None:
+        yield None
+        return
+    if isinstance(workers, Executor):
+        _cloudpickle(where)
+        yield WorkerPool(where, executor=workers, size=_executor_size(workers))
+        return
+    if callable(workers):
+        _cloudpickle(where)
+        yield WorkerPool(where, map_like=workers, size=_cpu_count())
+        return
+    count = _worker_count(workers, where)
+    if count == 1:
+        yield None
+        return
+    _cloudpickle(where)
+    pool = WorkerPool(where, executor=ProcessPoolExecutor(count, mp_context=_SingleThreadedSpawn()),
+                      size=count, owned=True)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _worker_count(workers: Any, where: str) -> int:
+    rule = ("a positive int (-1: all cores), a concurrent.futures.Executor, a map-like callable "
+            "or None")
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
+        raise TypeError(f"{where}: workers must be {rule}, got {type(workers).__name__} "
+                        f"{workers!r}")
+    if workers == -1:
+        return _cpu_count()
+    if workers < 1:
+        raise ValueError(f"{where}: workers must be {rule}, got {workers!r}")
+    return int(workers)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _executor_size(executor: Executor) -> int:
+    """How many workers an executor has, as far as it tells (a chunking hint only)."""
+    size = getattr(executor, "_max_workers", None)  # ProcessPoolExecutor, loky
+    if isinstance(size, int):
+        return size
+    client = getattr(executor, "_client", None)  # Dask's ClientExecutor
+    if client is not None:
+        with contextlib.suppress(Exception):
+            return sum(client.nthreads().values()) or 1
+    return _cpu_count()
+
+
+_environment_lock = threading.Lock()
+
+
+class _SingleThreadedSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned process whose BLAS runs one thread: the variables must be in its environment
+    when numpy loads, which happens before any code of ours could run in it."""
+
+    def start(self) -> None:
+        with _environment_lock:
+            saved = {name: os.environ.get(name) for name in BLAS_ENVIRONMENT}
+            os.environ.update(BLAS_ENVIRONMENT)
+            try:
+                super().start()
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+
+
+class _SingleThreadedSpawn(multiprocessing.context.SpawnContext):
+    Process = _SingleThreadedSpawnProcess
+
+
+# ----------------------------------------------------------------------------- what each chunk runs
+
+
+@dataclass(frozen=True)
+class _Modes:
+    """The caller's modes, which fn must see in the workers too."""
+
+    grad: bool
+    anomaly: bool
+    errstate: dict[str, Any]
+    caller: int  # the caller's process id
+
+    @classmethod
+    def current(cls) -> _Modes:
+        return cls(is_grad_enabled(), is_anomaly_enabled(), dict(np.geterr()), os.getpid())
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(enable_grad() if self.grad else no_grad())
+            if self.anomaly:
+                stack.enter_context(detect_anomaly())
+            stack.enter_context(np.errstate(**self.errstate))
+            if os.getpid() != self.caller:  # threads of the caller's process: its BLAS is its own
+                stack.enter_context(_blas_single_threaded())
+            yield
+
+
+def _blas_single_threaded() -> contextlib.AbstractContextManager[Any]:
+    if all(os.environ.get(name) == "1" for name in list(BLAS_ENVIRONMENT)[:3]):
+        return contextlib.nullcontext()  # our pools, Dask's workers
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+@dataclass(frozen=True)
+class _SweepTask:
+    payload: bytes  # cloudpickle of (readout, args)
+    position: int
+    chunk: int
+    indices: np.ndarray
+    steps: Sequence[Any]  # as given: a numpy float and a Python float round differently
+    modes: _Modes
+    tracker: str | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """What a worker sends back when the work raised: the exception (if it pickles), its
+    type, message and traceback, and where in the work it happened."""
+
+    position: int | None  # in the chunk's work: an evaluation, an op; None: loading the payload
+    error: bytes | None
+    kind: str
+    message: str
+    traceback: str
+
+    @classmethod
+    def of(cls, error: BaseException, position: int | None) -> _Failure:
+        try:
+            pickled: bytes | None = _cloudpickle("gradcheck").dumps(error)
+        except Exception:
+            pickled = None
+        return cls(position, pickled, type(error).__name__, str(error),
+                   "".join(traceback.format_exception(error)))
+
+    def exception(self, note: str, where: str) -> BaseException:
+        error: BaseException | None = None
+        if self.error is not None:
+            with contextlib.suppress(Exception):
+                error = pickle.loads(self.error)
+        if not isinstance(error, BaseException):
+            error = WorkerError(f"{where}: {self.kind}: {self.message}")
+        _add_note(error, note)
+        error.__cause__ = _RemoteTraceback(self.traceback)
+        return error
+
+
+class _RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process, shown as its cause."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return "\n\nin the worker process:\n" + str(self.args[0])
+
+
+class _Counted:
+    """A readout that counts its calls, so that an exception tells which evaluation raised,
+    and writes the count into the chunk's tracker slot (read if the worker dies)."""
+
+    def __init__(self, readout: Callable[[Sequence[Any]], np.ndarray],
+                 slot: np.ndarray | None = None) -> None:
+        self.readout, self.slot, self.calls = readout, slot, 0
+
+    def __call__(self, args: Sequence[Any]) -> np.ndarray:
+        self.calls += 1
+        if self.slot is not None:
+            self.slot[0] = self.calls
+        return self.readout(args)
+
+
+def _sweep_chunk(task: _SweepTask) -> tuple[np.ndarray, np.ndarray] | _Failure:
+    """In a worker: the serial loop on one chunk of elements."""
+    with task.modes.applied():
+        try:
+            readout, args = pickle.loads(task.payload)
+        except Exception as error:
+            return _Failure.of(error, None)
+        counted = _Counted(readout, _tracker_slot(task.tracker, task.chunk))
+        try:
+            return evaluate_steps(counted, args, task.position, task.indices, task.steps)
+        except Exception as error:
+            return _Failure.of(error, counted.calls - 1)
+
+
+# ----------------------------------------------------------------------------- evaluations
+
+
+def evaluate_steps_parallel(
+    readout: Callable[[Sequence[Any]], np.ndarray],
+    args: Sequence[Any],
+    position: int,
+    indices: np.ndarray,
+    steps: Sequence[Any],
+    *,
+    pool: WorkerPool | None,
+    jointly: bool = False,
+    progress: Progress | None = None,
+    label: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`numerical.evaluate_steps` (same arguments, same results bit for bit), its elements
+    spread over the pool's workers in chunks. pool None runs it here.
+
+    readout  called as readout(args) in the workers: it must be self-contained (fn, the shape
+             it expects, a projection vector), never an object holding Tensors with graphs,
+             and must count nothing (its copies in the workers would do the counting).
+    label    how the perturbed input is named in errors ("W", "input 0 'x'"); default: its
+             Tensor name, else "x" for a single argument, else "input{position}".
+
+    Joint moves (fast mode's few directional evaluations) always run here: two evaluations are
+    not worth shipping. An exception from fn carries a note naming the element and step.
+    """
+    label = label or _default_label(args, position)
+    indices = np.asarray(indices)
+    if pool is None or jointly or indices.size == 0:
+        counted = _Counted(readout)
+        try:
+            return evaluate_steps(counted, args, position, indices, steps, jointly=jointly,
+                                  progress=progress)
+        except Exception as error:
+            if counted.calls:  # fn raised (not a check before any evaluation)
+                _add_note(error, _note(label, args, position, indices, steps,
+                                       counted.calls - 1, jointly))
+            raise
+    chunks = np.array_split(indices, min(indices.size, CHUNKS_PER_WORKER * pool.size))
+    offsets = np.cumsum([0] + [chunk.size for chunk in chunks])
+    payload = _payload(readout, args, position, pool.where, label)
+    modes = _Modes.current()
+    taken = np.empty((len(steps), indices.size))
+    collected: list[np.ndarray] = []  # the values array, once the first result tells its width
+
+    def on_result(i: int, result: tuple[np.ndarray, np.ndarray] | _Failure) -> None:
+        start, stop = offsets[i], offsets[i + 1]
+        if isinstance(result, _Failure):
+            raise _chunk_failure(result, pool.where, label, args, position, chunks[i], steps)
+        values, chunk_taken = result
+        if not collected:
+            collected.append(np.empty((len(steps), indices.size) + values.shape[2:]))
+        collected[0][:, start:stop] = values
+        taken[:, start:stop] = chunk_taken
+        if progress is not None:
+            progress.advance(len(steps) * (stop - start))
+
+    with _Tracker(len(chunks)) as tracker:
+        tasks = [_SweepTask(payload, position, c, chunk, steps, modes, tracker.path)
+                 for c, chunk in enumerate(chunks)]
+
+        def on_lost(unfinished: list[int], error: BaseException) -> Exception:
+            counts = tracker.counts()
+            moves = [_describe_evaluation(label, args, position, chunks[c], steps, counts[c] - 1)
+                     for c in unfinished if counts[c] > 0]
+            return _lost(pool.where, error, moves, [chunks[c] for c in unfinished], label,
+                         args, position)
+
+        pool.run(_sweep_chunk, tasks, on_result, on_lost)
+    return collected[0], taken
+
+
+def _chunk_failure(failure: _Failure, where: str, label: str, args: Sequence[Any],
+                   position: int, chunk: np.ndarray, steps: Sequence[Any]) -> BaseException:
+    if failure.position is None or failure.position < 0:
+        return failure.exception(
+            f"{where}: the workers could not load fn and its inputs. A function or class whose "
+            "module is importable is sent by reference, so the workers must be able to import "
+            "that module too (or call cloudpickle.register_pickle_by_value(module)).", where)
+    note = _note(label, args, position, chunk, steps, failure.position, False)
+    return failure.exception(f"{note} (in a worker process; its traceback is the cause)", where)
+
+
+def _lost(where: str, error: BaseException, moves: list[str], unfinished: list[np.ndarray],
+          label: str, args: Sequence[Any], position: int) -> WorkerError:
+    cause = f"{type(error).__name__}: {error}".strip()
+    if moves:
+        doing = "evaluating fn with " + (moves[0] if len(moves) == 1 else "one of " + "; ".join(moves))
+    else:
+        elements = [_element(label, args, position, int(c[0])) + " to "
+                    + _element(label, args, position, int(c[-1])) for c in unfinished if c.size]
+        doing = "evaluating fn on " + ("; ".join(elements[:4]) or "its chunks")
+    return WorkerError(
+        f"{where}: a worker failed ({cause}) while {doing}. A worker process that dies (a crash "
+        "in compiled code, out of memory, os._exit) takes its evaluation with it; the check was "
+        "stopped, and a pool created by the call shut down.")
+
+
+def describe_move(label: str, shape: tuple[int, ...], flat_index: int, step: Any) -> str:
+    """How an evaluation is named in errors: "W[3, 1] moved by +1e-06"."""
+    index = np.unravel_index(int(flat_index), shape) if shape else ()
+    where = f"{label}[{', '.join(str(int(i)) for i in index)}]" if index else label
+    return f"{where} moved by {float(step):+.3g}"
+
+
+def _note(label: str, args: Sequence[Any], position: int, indices: np.ndarray,
+          steps: Sequence[Any], evaluation: int, jointly: bool) -> str:
+    if jointly:
+        return (f"while evaluating fn with {label} moved along direction {evaluation} "
+                f"({indices.size} elements at once)")
+    return "while evaluating fn with " + _describe_evaluation(label, args, position, indices,
+                                                              steps, evaluation)
+
+
+def _describe_evaluation(label: str, args: Sequence[Any], position: int, indices: np.ndarray,
+                         steps: Sequence[Any], evaluation: int) -> str:
+    element, step = divmod(max(evaluation, 0), len(steps))
+    return describe_move(label, _array(args[position]).shape, int(indices[element]), steps[step])
+
+
+def _element(label: str, args: Sequence[Any], position: int, flat_index: int) -> str:
+    return describe_move(label, _array(args[position]).shape, flat_index, 0).split(" moved")[0]
+
+
+def _default_label(args: Sequence[Any], position: int) -> str:
+    target = args[position]
+    if isinstance(target, Tensor) and target.name:
+        return target.name
+    return "x" if len(args) == 1 else f"input{position}"
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    """PEP 678 notes (shown under the message from Python 3.11; kept in `__notes__` before)."""
+    if sys.version_info >= (3, 11):
+        error.add_note(note)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+
+
+def _array(value: Any) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else value
+
+
+class _Tracker:
+    """A small file where each chunk writes how many evaluations it has started, so that when
+    a worker process dies the caller can say what it was evaluating. Only workers on this
+    machine find the file; elsewhere a chunk does without."""
+
+    def __init__(self, chunks: int) -> None:
+        descriptor, self.path = tempfile.mkstemp(prefix="tinygrad_edu-", suffix=".evaluations")
+        try:
+            os.ftruncate(descriptor, 8 * max(chunks, 1))
+        finally:
+            os.close(descriptor)
+
+    def counts(self) -> np.ndarray:
+        return np.fromfile(self.path, dtype=np.int64)
+
+    def __enter__(self) -> _Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _tracker_slot(path: str | None, chunk: int) -> np.ndarray | None:
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        return np.memmap(path, dtype=np.int64, mode="r+", offset=8 * chunk, shape=(1,))
+    except (OSError, ValueError):
+        return None
+
+
+# ----------------------------------------------------------------------------- the payload
+
+
+def _cloudpickle(where: str) -> Any:
+    try:
+        import cloudpickle
+    except ImportError as error:
+        raise ImportError(
+            f"{where}: workers= needs cloudpickle, which sends fn (a lambda or closure too) and "
+            f"its inputs to the worker processes; install it with {_EXTRA}"
+        ) from error
+    return cloudpickle
+
+
+def _payload(readout: Any, args: Sequence[Any], position: int, where: str, label: str) -> bytes:
+    """cloudpickle of (readout, args) in one stream, the perturbed array made writable in the
+    workers; refuses an fn that reaches that array through a separate view."""
+    target = _array(args[position])
+    payload, pickler = _dumps((readout, tuple(args)), target, where, "fn and its inputs")
+    if pickler.aliases:
+        shapes = ", ".join(str(a.shape) for a in pickler.aliases[:3])
+        raise ValueError(
+            f"{where}: fn reaches {label} (shape {target.shape}) also through another array "
+            f"sharing its memory (a view, shape {shapes}). In a worker process that view would "
+            "be a separate copy, which the perturbation does not reach, and the gradient would "
+            "come out zero. Pass the array fn reads (the base array, not a view of it), or run "
+            "without workers."
+        )
+    return payload
+
+
+def _dumps(obj: Any, target: np.ndarray | None, where: str, what: str) -> tuple[bytes, Any]:
+    buffer = io.BytesIO()
+    pickler = _payload_pickler(_cloudpickle(where))(buffer, target)
+    try:
+        pickler.dump(obj)
+    except Exception as error:
+        raise TypeError(
+            f"{where}: {what} could not be sent to the workers: cloudpickle failed with "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    return buffer.getvalue(), pickler
+
+
+_pickler_classes: dict[int, type] = {}
+
+
+def _payload_pickler(cloudpickle: Any) -> type:
+    """A cloudpickle Pickler that watches for the perturbed array, and sends a classmethod
+    (`MyOp.apply`) as the attribute of its class, as pickle does: cloudpickle would send the
+    function by value, with the module globals it reads (the engine's thread-local modes do
+    not pickle). Made once: cloudpickle is imported lazily."""
+    cached = _pickler_classes.get(id(cloudpickle))
+    if cached is not None:
+        return cached
+
+    class PayloadPickler(cloudpickle.Pickler):
+        def __init__(self, file: io.BytesIO, target: np.ndarray | None) -> None:
+            super().__init__(file, protocol=cloudpickle.DEFAULT_PROTOCOL)
+            self.target = target
+            self.aliases: list[np.ndarray] = []
+
+        def reducer_override(self, obj: Any) -> Any:
+            if type(obj) is np.ndarray:
+                if obj is self.target:
+                    # A copy travels (keeping the memory layout), so that a read-only array
+                    # (saved by a live graph) arrives writable; every reference to the target
+                    # in this payload becomes that one array.
+                    return _writable, (obj.copy(order="K"),)
+                if self.target is not None and _shares_memory(obj, self.target):
+                    self.aliases.append(obj)
+            elif isinstance(obj, types.MethodType) and isinstance(obj.__self__, type) \
+                    and getattr(obj.__self__, obj.__name__, None) == obj:
+                return getattr, (obj.__self__, obj.__name__)
+            return super().reducer_override(obj)
+
+    _pickler_classes[id(cloudpickle)] = PayloadPickler
+    return PayloadPickler
+
+
+def _shares_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    if not np.may_share_memory(a, b):
+        return False
+    return bool(np.shares_memory(a, b))  # exact; quick for the views people make
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
+    return array if array.flags.writeable else array.copy(order="K")
+
+
+# ----------------------------------------------------------------------------- per-op re-checks
+
+
+@dataclass(frozen=True, eq=False)
+class _Leaf:
+    """A Tensor input of an op, as it travels: its array, never the Tensor (whose pickle would
+    carry its whole graph)."""
+
+    data: np.ndarray
+    requires_grad: bool
+    name: str | None
+
+
+@dataclass(frozen=True)
+class _OpTask:
+    payload: bytes  # cloudpickle of (check, [(Function class, kwargs, inputs), ...])
+    modes: _Modes
+
+
+def _op_spec(node: Context) -> tuple[type, dict[str, Any], tuple[Any, ...]]:
+    leaves: dict[int, _Leaf] = {}  # the same Tensor twice stays one input, as in the graph
+
+    def leaf(t: Tensor) -> _Leaf:
+        return leaves.setdefault(id(t), _Leaf(t.data, t.requires_grad, t.name))
+
+    inputs = tuple(leaf(x) if isinstance(x, Tensor) else x for x in node.inputs)
+    return node.fn, dict(node.kwargs), inputs
+
+
+def _rebuilt(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    tensors: dict[int, Tensor] = {}
+
+    def tensor(leaf: _Leaf) -> Tensor:
+        if id(leaf) not in tensors:
+            tensors[id(leaf)] = Tensor(leaf.data, requires_grad=leaf.requires_grad,
+                                       name=leaf.name)
+        return tensors[id(leaf)]
+
+    return tuple(tensor(x) if isinstance(x, _Leaf) else x for x in inputs)
+
+
+def _check_ops(task: _OpTask) -> bytes | _Failure:
+    """In a worker: check(fn, kwargs, inputs) for each op of the chunk; the results pickled."""
+    with task.modes.applied():
+        try:
+            check, specs = pickle.loads(task.payload)
+        except Exception as error:
+            return _Failure.of(error, None)
+        results = []
+        for k, (fn, kwargs, inputs) in enumerate(specs):
+            try:
+                results.append(check(fn, kwargs, _rebuilt(inputs)))
+            except Exception as error:
+                return _Failure.of(error, k)
+        return _cloudpickle("gradcheck").dumps(results)
+
+
+def recheck_ops(
+    check: Callable[[type, dict[str, Any], tuple[Any, ...]], Any],
+    nodes: Sequence[Context],
+    *,
+    pool: WorkerPool | None,
+    progress: Progress | None = None,
+) -> list[Any]:
+    """[check(node.fn, kwargs, inputs) for node in nodes], in node order, the calls spread over
+    the pool's workers (pool None: here).
+
+    inputs are the node's inputs with each Tensor replaced by a new leaf Tensor holding a copy
+    of its array, its requires_grad and name (the same Tensor twice stays one Tensor);
+    constants as they are. Only arrays travel, never a Tensor with its graph. check travels
+    with cloudpickle; what it returns must pickle (no Tensor with a graph: drop
+    `report.output`), and comes back mapped to its node by position.
+    """
+    specs = [_op_spec(node) for node in nodes]
+    if pool is None or not specs:
+        results = []
+        for node, (fn, kwargs, inputs) in zip(nodes, specs, strict=True):
+            try:
+                results.append(check(fn, kwargs, _rebuilt(inputs)))
+            except Exception as error:
+                _add_note(error, f"while re-checking op {node.name}")
+                raise
+            if progress is not None:
+                progress.advance(1)
+        return results
+    bounds = np.linspace(0, len(specs), min(len(specs), CHUNKS_PER_WORKER * pool.size) + 1)
+    ranges = list(zip(bounds[:-1].astype(int), bounds[1:].astype(int), strict=True))
+    modes = _Modes.current()
+    tasks = [_OpTask(_dumps((check, specs[a:b]), None, pool.where, "the ops to re-check")[0],
+                     modes) for a, b in ranges]
+    collected: list[Any] = [None] * len(specs)
+
+    def on_result(i: int, result: bytes | _Failure) -> None:
+        a, b = ranges[i]
+        if isinstance(result, _Failure):
+            op = nodes[a + (result.position or 0)].name
+            raise result.exception(
+                f"while re-checking op {op} (in a worker process; its traceback is the cause)",
+                pool.where)
+        collected[a:b] = pickle.loads(result)
+        if progress is not None:
+            progress.advance(b - a)
+
+    def on_lost(unfinished: list[int], error: BaseException) -> Exception:
+        ops = sorted({nodes[k].name for i in unfinished for k in range(*ranges[i])})
+        return WorkerError(f"{pool.where}: a worker failed ({type(error).__name__}: {error}) "
+                           f"while re-checking ops {', '.join(ops)}")
+
+    pool.run(_check_ops, tasks, on_result, on_lost)
+    return collected
