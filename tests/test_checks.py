@@ -21,7 +21,7 @@ from tinygrad_edu.checks import (
 )
 from tinygrad_edu.ops import unbroadcast
 
-from test_numerical_gradient import FakeTerminal
+from test_numerical_gradient import FakeTerminal, terminal_with_bar
 
 # ----------------------------------------------------------------------------- planted bugs
 # Most are a built-in op with its backward replaced by a buggy copy: the forward is inherited.
@@ -671,8 +671,7 @@ def test_fast_mode_catches_planted_bugs_in_small_inputs_too() -> None:
 
 
 def test_progress_bar_for_a_long_check_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    terminal = FakeTerminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    terminal = terminal_with_bar(monkeypatch)
     assert gradcheck(lambda x: (x * x).sum(), randn(1000, name="x"))
     assert "gradcheck [" in terminal.getvalue()
     assert "2000/2000 evaluations (100%)" in terminal.getvalue()
@@ -719,8 +718,7 @@ def test_fortran_ordered_input_in_fast_mode() -> None:
 
 
 def test_one_progress_bar_spans_all_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    terminal = FakeTerminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    terminal = terminal_with_bar(monkeypatch)
     assert gradcheck(lambda a, b: (a * a).sum() + (b * b).sum(),
                      (randn(600, name="a"), randn(600, seed=1, name="b")))
     text = terminal.getvalue()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.checks import numerical_gradient, numerical_gradient_array
+from tinygrad_edu.checks import numerical_gradient, numerical_gradient_array, progress
 
 
 def cube(theta: np.ndarray) -> float:
@@ -198,9 +198,17 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_long_run_draws_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def terminal_with_bar(monkeypatch: pytest.MonkeyPatch) -> FakeTerminal:
+    """stderr a terminal, outside CI, with bars drawn at once (not after MIN_SECONDS)."""
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(progress, "MIN_SECONDS", 0.0)
+    return terminal
+
+
+def test_long_run_draws_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = terminal_with_bar(monkeypatch)
     numerical_gradient(lambda v: float(v.sum()), np.zeros(1500))
     text = terminal.getvalue()
     assert "3000/3000 evaluations (100%)" in text
@@ -231,3 +239,14 @@ def test_eps_of_the_wrong_type_is_a_type_error(eps: object) -> None:
 def test_f_not_callable() -> None:
     with pytest.raises(TypeError, match="numerical_gradient: f must be callable"):
         numerical_gradient(3.0, np.array([1.0]))  # type: ignore[arg-type]
+
+
+def test_no_progress_bar_in_ci_or_for_a_check_shorter_than_min_seconds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = terminal_with_bar(monkeypatch)
+    monkeypatch.setenv("CI", "true")
+    numerical_gradient(lambda v: float(v.sum()), np.zeros(1500))
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr(progress, "MIN_SECONDS", 60.0)
+    numerical_gradient(lambda v: float(v.sum()), np.zeros(1500))
+    assert terminal.getvalue() == ""

@@ -42,6 +42,7 @@ vector-Jacobian product vᵀJ for a random v instead of the full Jacobian: one b
 from __future__ import annotations
 
 from .api import check_gradients, gradcheck
+from .handwritten import check_numpy_gradient
 from .modes import JACOBIAN_LIMIT
 from .numerical import numerical_gradient, numerical_gradient_array
 from .report import (
@@ -59,6 +60,7 @@ __all__ = [
     "numerical_gradient_array",
     "gradcheck",
     "check_gradients",
+    "check_numpy_gradient",
     "GradcheckError",
     "GradcheckReport",
     "GradcheckSettings",

@@ -67,6 +67,7 @@ def gradcheck(
         >>> gradcheck(lambda x: (x.exp() * x).sum(), x)
         True
     """
+    __tracebackhide__ = True
     report = check_gradients(
         fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
         directions=directions, seed=seed, localize=localize, progress=progress,
@@ -93,6 +94,7 @@ def check_gradients(
     progress: bool | None = None,
 ) -> GradcheckReport:
     """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments)."""
+    __tracebackhide__ = True  # pytest shows the report first, not the library's frames
     callable_arg("gradcheck", "fn", fn)
     settings = GradcheckSettings.of(
         eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,

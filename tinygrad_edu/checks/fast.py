@@ -56,6 +56,7 @@ class FastMode(CheckMode):
 
     def check_input(self, run: CheckRun, position: int, analytic: np.ndarray, method: str,
                     progress: Progress) -> InputCheck:
+        __tracebackhide__ = True
         return _Bisection(run, position, analytic[0]).check()
 
 
@@ -79,6 +80,7 @@ class _Bisection:
         self.directional_checks = 0
 
     def check(self) -> InputCheck:
+        __tracebackhide__ = True
         run, n = self.run, self.gradient.size
         bounds = np.linspace(0, n, min(run.settings.directions, n) + 1).astype(int)
         suspects = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
@@ -123,6 +125,7 @@ class _Bisection:
     def _error(self, start: int, stop: int, fraction: float) -> tuple[float, float]:
         """(gᵀu - the centered difference of φ along u, what the first tolerance allows), in
         units of a derivative, with step fraction·eps."""
+        __tracebackhide__ = True
         differences = self.run.differences
         h = differences.eps * fraction
         g = self.gradient[start:stop]

@@ -74,6 +74,7 @@ class FullMode(CheckMode):
 
     def check_input(self, run: CheckRun, position: int, analytic: np.ndarray, method: str,
                     progress: Progress) -> InputCheck:
+        __tracebackhide__ = True
         return check_elements(run, position, np.arange(analytic.shape[1]), analytic, method,
                               progress)
 
@@ -90,6 +91,7 @@ class SampledMode(CheckMode):
 
     def check_input(self, run: CheckRun, position: int, analytic: np.ndarray, method: str,
                     progress: Progress) -> InputCheck:
+        __tracebackhide__ = True
         size = analytic.shape[1]
         indices = np.arange(size)
         if self.samples < size:
@@ -101,6 +103,7 @@ class SampledMode(CheckMode):
 def check_elements(run: CheckRun, position: int, indices: np.ndarray, analytic: np.ndarray,
                    method: str, progress: Progress) -> InputCheck:
     """Compare the columns `indices` of analytic with centered differences."""
+    __tracebackhide__ = True
     if indices.size == 0:
         return run.summarize(position, method, 0, [])
     comparison = run.differences.compare(position, indices, analytic[:, indices].T, progress)

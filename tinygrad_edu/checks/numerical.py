@@ -69,6 +69,7 @@ def numerical_gradient(
     of h not being representable next to x. f runs under no_grad. Returns a float64 array of
     x's shape.
     """
+    __tracebackhide__ = True
     callable_arg("numerical_gradient", "f", f)
     method = one_of("numerical_gradient", "method", method, METHODS)
     eps = positive_float("numerical_gradient", "eps", eps)
@@ -100,6 +101,7 @@ def numerical_gradient_array(
 ) -> np.ndarray:
     """cs231n's eval_numerical_gradient_array: the gradient of sum(f(x) * grad_output), for
     an f returning an array or Tensor. Same as `numerical_gradient(..., grad_output=...)`."""
+    __tracebackhide__ = True
     return numerical_gradient(f, x, eps, method, grad_output=grad_output)
 
 
@@ -127,6 +129,7 @@ def evaluate_steps(
     next move, and in any case before this returns or raises. The caller decides the grad mode.
     This is the numerical side's only loop over evaluations: a parallel evaluator replaces it.
     """
+    __tracebackhide__ = True
     target = args[position]
     x = target.data if isinstance(target, Tensor) else target
     if jointly:
@@ -192,6 +195,7 @@ class _NumberReadout:
         self.f, self.grad_output = f, grad_output
 
     def __call__(self, args: Sequence[Any]) -> np.ndarray:
+        __tracebackhide__ = True
         return np.array([_as_number(self.f(args[0]), self.grad_output)])
 
 

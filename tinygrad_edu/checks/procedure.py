@@ -85,6 +85,7 @@ def as_input_tuple(inputs: Any) -> tuple[Any, ...]:
 
 def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
     """Copy the inputs and record fn at the copies."""
+    __tracebackhide__ = True
     args = [_float64_copy(x) if isinstance(x, Tensor) else x for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -115,6 +116,7 @@ def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
 
 
 def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
+    __tracebackhide__ = True
     out = fn(*args)
     if not isinstance(out, Tensor):
         raise TypeError(

@@ -231,8 +231,11 @@ def format_report(report: GradcheckReport) -> str:
     lines += [f"  {problem.message}" for problem in report.fn_problems]
     for problem in report.backward_problems:
         lines.append(f"  {problem.message}")
+    rule = ("beyond the estimated error of their differences"
+            if s is None or (s.atol is None and s.rtol is None)
+            else "|analytic - numerical| > atol + rtol·|numerical|")
     for check in report.inputs:
-        lines += _format_input(check)
+        lines += _format_input(check, rule)
     if report.culprits:
         lines.append("  culprits (each op re-checked on copies of its own inputs):")
         lines += [f"    {c.message}" + (f" (rel. error {c.rel_error:.1e})"
@@ -242,7 +245,7 @@ def format_report(report: GradcheckReport) -> str:
     return "\n".join(lines)
 
 
-def _format_input(check: InputCheck) -> list[str]:
+def _format_input(check: InputCheck, rule: str) -> list[str]:
     where = f"{check.label} (shape {check.shape}, {check.dtype}; {check.method})"
     if check.ok and check.directional_checks:
         lines = [f"  {where}: ok, {check.directional_checks} directional derivatives agree"]
@@ -250,7 +253,7 @@ def _format_input(check: InputCheck) -> list[str]:
         lines = [f"  {where}: ok, max rel. error {check.max_rel_error:.1e}"]
     else:
         lines = [f"  {where}: {check.failures} of {check.checked} {check.unit} disagree "
-                 "(|analytic - numerical| > atol + rtol·|numerical|); worst:"]
+                 f"({rule}); worst:"]
         lines += _format_table(check, check.worst)
     if check.num_kinks:
         lines.append(f"  {check.label}: {check.num_kinks} derivative(s) on kinks, where the "
