@@ -1,17 +1,5 @@
-"""Parallel evaluation for gradient checks: what `workers=` means, from two local cores to a
-Dask cluster.
-
-A full check costs 2·numel evaluations of fn, each independent of the others, so they spread
-over processes with no change to the answer. `workers` is, as in SciPy:
-
-    None or 1   serial, in the calling process
-    an int n    a local process pool of n workers (-1: one per core), created and shut down by
-                the call: nothing of it is left running afterwards
-    an Executor any `concurrent.futures.Executor`, e.g. a ProcessPoolExecutor, loky's, or a Dask
-                cluster's `client.get_executor()`; its `submit` is used, and it stays the
-                caller's (never shut down here)
-    a callable  map-like, `map(function, tasks)`: `multiprocessing.Pool().map` (or `.imap`, to
-                see progress as chunks finish), Ray's `ray.util.multiprocessing.Pool().map`
+"""Parallel evaluation for gradient checks: the chunks of work behind `workers=` (see
+`workers` for what the argument may be), and what travels with them.
 
 How the work travels
 --------------------
@@ -28,16 +16,6 @@ Each chunk runs the serial loop (`numerical.evaluate_steps`) on its elements, an
 back by index, so the numbers are those of the serial check, bit for bit, for a deterministic fn
 with single-threaded BLAS (a multithreaded BLAS may round reductions differently).
 
-Threads inside workers
-----------------------
-Two workers on two cores must not each start a BLAS thread pool of two threads. The pools this
-module creates start their processes (spawn) with `BLAS_ENVIRONMENT` set: OMP_NUM_THREADS,
-OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, BLIS_NUM_THREADS, VECLIB_MAXIMUM_THREADS and
-NUMEXPR_NUM_THREADS = 1, read by the BLAS libraries when numpy loads. Dask's workers set the
-first three themselves (`distributed.nanny.pre-spawn-environ`). In an executor whose workers
-did not, each chunk runs under `threadpoolctl.threadpool_limits(1)` if threadpoolctl is
-installed; otherwise set those variables before starting the workers.
-
 Failures
 --------
 fn raising in a worker raises the same exception in the caller, with a note naming the element
@@ -51,16 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import multiprocessing.context
 import os
 import pickle
 import sys
 import tempfile
-import threading
 import traceback
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,198 +52,29 @@ from ..function import (
 from ..tensor import Tensor
 from .numerical import evaluate_steps
 from .progress import Progress
+from .workers import (
+    BLAS_ENVIRONMENT,
+    WorkerError,
+    WorkerPool,
+    Workers,
+    blas_single_threaded,
+    cloudpickle_module,
+    resolve_workers,
+)
 
 __all__ = [
-    "BLAS_ENVIRONMENT",
     "CHUNKS_PER_WORKER",
+    "evaluate_steps_parallel",
+    "recheck_ops",
+    # from .workers, so that one import serves the checks
+    "BLAS_ENVIRONMENT",
     "WorkerError",
     "WorkerPool",
     "Workers",
     "resolve_workers",
-    "evaluate_steps_parallel",
-    "recheck_ops",
-    "describe_move",
 ]
 
-# A map-like callable: map_like(function, tasks) -> results in task order.
-MapLike = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
-Workers = int | Executor | MapLike | None
-
-BLAS_ENVIRONMENT = {
-    name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                           "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-}
 CHUNKS_PER_WORKER = 4  # balances uneven chunks and gives the progress bar steps; each costs a payload
-_EXTRA = "pip install 'tinygrad_edu[distributed]'"
-
-
-class WorkerError(RuntimeError):
-    """A worker process died (or the executor failed) while evaluating; the message names
-    what the workers were evaluating at the time."""
-
-
-# ----------------------------------------------------------------------------- workers
-
-
-class WorkerPool:
-    """Where chunks of work run: an executor (progress as chunks finish, in any order) or a
-    map-like callable (results as it yields them). Made by `resolve_workers`.
-
-    size   how many workers, as far as known: a hint for how finely to split the work
-    owned  created by `resolve_workers`, which shuts it down
-    """
-
-    def __init__(self, where: str, *, executor: Executor | None = None,
-                 map_like: MapLike | None = None, size: int, owned: bool = False) -> None:
-        self.where, self.executor, self.map_like = where, executor, map_like
-        self.size, self.owned = max(1, size), owned
-
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any],
-            on_result: Callable[[int, Any], None],
-            on_lost: Callable[[list[int], BaseException], Exception]) -> None:
-        """function(task) for each task, on the workers; on_result(i, result) in the caller as
-        each finishes. A failure of the machinery itself (a dead worker, an executor that
-        refuses work) raises on_lost(unfinished task indices, error). Whatever ends the run
-        early cancels the tasks not yet started."""
-        futures: dict[Future[Any], int] = {}
-        try:
-            if self.executor is None:
-                assert self.map_like is not None
-                try:
-                    results = iter(self.map_like(function, tasks))
-                except Exception as error:
-                    raise on_lost(list(range(len(tasks))), error) from error
-                for i in range(len(tasks)):
-                    try:
-                        result = next(results)
-                    except Exception as error:  # StopIteration too: a map that lost tasks
-                        raise on_lost(list(range(i, len(tasks))), error) from error
-                    on_result(i, result)
-                return
-            try:
-                for task in tasks:
-                    futures[self.executor.submit(function, task)] = len(futures)
-            except Exception as error:
-                raise on_lost(list(range(len(tasks))), error) from error
-            finished: set[int] = set()
-            for future in as_completed(futures):
-                i = futures[future]
-                try:
-                    result = future.result()
-                except Exception as error:
-                    unfinished = [k for k in range(len(tasks)) if k not in finished]
-                    raise on_lost(unfinished, error) from error
-                finished.add(i)
-                on_result(i, result)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            if self.owned:
-                self._terminate()
-            raise
-
-    def _terminate(self) -> None:
-        """Stop an owned pool's processes now, rather than let running chunks finish."""
-        executor = self.executor
-        if executor is None:
-            return
-        if hasattr(executor, "terminate_workers"):  # Python 3.14+
-            executor.terminate_workers()
-            return
-        # Before 3.14 there is no public way; shutdown() below still joins them.
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            with contextlib.suppress(Exception):
-                process.terminate()
-
-    def close(self) -> None:
-        if self.owned and self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def resolve_workers(workers: Workers, *, where: str = "gradcheck") -> Iterator[WorkerPool | None]:
-    """The pool behind a `workers=` argument, for the duration of a `with` block (see the
-    module docstring); None means serial. A pool created here is shut down on leaving the
-    block, also on error."""
-    if workers is None:
-        yield None
-        return
-    if isinstance(workers, Executor):
-        _cloudpickle(where)
-        yield WorkerPool(where, executor=workers, size=_executor_size(workers))
-        return
-    if callable(workers):
-        _cloudpickle(where)
-        yield WorkerPool(where, map_like=workers, size=_cpu_count())
-        return
-    count = _worker_count(workers, where)
-    if count == 1:
-        yield None
-        return
-    _cloudpickle(where)
-    pool = WorkerPool(where, executor=ProcessPoolExecutor(count, mp_context=_SingleThreadedSpawn()),
-                      size=count, owned=True)
-    try:
-        yield pool
-    finally:
-        pool.close()
-
-
-def _worker_count(workers: Any, where: str) -> int:
-    rule = ("a positive int (-1: all cores), a concurrent.futures.Executor, a map-like callable "
-            "or None")
-    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, (int, np.integer)):
-        raise TypeError(f"{where}: workers must be {rule}, got {type(workers).__name__} "
-                        f"{workers!r}")
-    if workers == -1:
-        return _cpu_count()
-    if workers < 1:
-        raise ValueError(f"{where}: workers must be {rule}, got {workers!r}")
-    return int(workers)
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _executor_size(executor: Executor) -> int:
-    """How many workers an executor has, as far as it tells (a chunking hint only)."""
-    size = getattr(executor, "_max_workers", None)  # ProcessPoolExecutor, loky
-    if isinstance(size, int):
-        return size
-    client = getattr(executor, "_client", None)  # Dask's ClientExecutor
-    if client is not None:
-        with contextlib.suppress(Exception):
-            return sum(client.nthreads().values()) or 1
-    return _cpu_count()
-
-
-_environment_lock = threading.Lock()
-
-
-class _SingleThreadedSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned process whose BLAS runs one thread: the variables must be in its environment
-    when numpy loads, which happens before any code of ours could run in it."""
-
-    def start(self) -> None:
-        with _environment_lock:
-            saved = {name: os.environ.get(name) for name in BLAS_ENVIRONMENT}
-            os.environ.update(BLAS_ENVIRONMENT)
-            try:
-                super().start()
-            finally:
-                for name, value in saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
-
-
-class _SingleThreadedSpawn(multiprocessing.context.SpawnContext):
-    Process = _SingleThreadedSpawnProcess
 
 
 # ----------------------------------------------------------------------------- what each chunk runs
@@ -295,18 +101,8 @@ class _Modes:
                 stack.enter_context(detect_anomaly())
             stack.enter_context(np.errstate(**self.errstate))
             if os.getpid() != self.caller:  # threads of the caller's process: its BLAS is its own
-                stack.enter_context(_blas_single_threaded())
+                stack.enter_context(blas_single_threaded())
             yield
-
-
-def _blas_single_threaded() -> contextlib.AbstractContextManager[Any]:
-    if all(os.environ.get(name) == "1" for name in list(BLAS_ENVIRONMENT)[:3]):
-        return contextlib.nullcontext()  # our pools, Dask's workers
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -334,7 +130,7 @@ class _Failure:
     @classmethod
     def of(cls, error: BaseException, position: int | None) -> _Failure:
         try:
-            pickled: bytes | None = _cloudpickle("gradcheck").dumps(error)
+            pickled: bytes | None = cloudpickle_module("gradcheck").dumps(error)
         except Exception:
             pickled = None
         return cls(position, pickled, type(error).__name__, str(error),
@@ -418,7 +214,8 @@ def evaluate_steps_parallel(
     Joint moves (fast mode's few directional evaluations) always run here: two evaluations are
     not worth shipping. An exception from fn carries a note naming the element and step.
     """
-    label = label or _default_label(args, position)
+    naming = _Naming(label or _default_label(args, position), _array(args[position]).shape,
+                     steps)
     indices = np.asarray(indices)
     if pool is None or jointly or indices.size == 0:
         counted = _Counted(readout)
@@ -427,12 +224,12 @@ def evaluate_steps_parallel(
                                   progress=progress)
         except Exception as error:
             if counted.calls:  # fn raised (not a check before any evaluation)
-                _add_note(error, _note(label, args, position, indices, steps,
-                                       counted.calls - 1, jointly))
+                _add_note(error, "while evaluating fn with "
+                          + naming.evaluation(indices, counted.calls - 1, jointly))
             raise
     chunks = np.array_split(indices, min(indices.size, CHUNKS_PER_WORKER * pool.size))
     offsets = np.cumsum([0] + [chunk.size for chunk in chunks])
-    payload = _payload(readout, args, position, pool.where, label)
+    payload = _payload(readout, args, position, pool.where, naming.label)
     modes = _Modes.current()
     taken = np.empty((len(steps), indices.size))
     collected: list[np.ndarray] = []  # the values array, once the first result tells its width
@@ -440,7 +237,7 @@ def evaluate_steps_parallel(
     def on_result(i: int, result: tuple[np.ndarray, np.ndarray] | _Failure) -> None:
         start, stop = offsets[i], offsets[i + 1]
         if isinstance(result, _Failure):
-            raise _chunk_failure(result, pool.where, label, args, position, chunks[i], steps)
+            raise naming.failure(result, chunks[i], pool.where)
         values, chunk_taken = result
         if not collected:
             collected.append(np.empty((len(steps), indices.size) + values.shape[2:]))
@@ -455,65 +252,57 @@ def evaluate_steps_parallel(
 
         def on_lost(unfinished: list[int], error: BaseException) -> Exception:
             counts = tracker.counts()
-            moves = [_describe_evaluation(label, args, position, chunks[c], steps, counts[c] - 1)
+            moves = [naming.evaluation(chunks[c], counts[c] - 1)
                      for c in unfinished if counts[c] > 0]
-            return _lost(pool.where, error, moves, [chunks[c] for c in unfinished], label,
-                         args, position)
+            return naming.lost(pool.where, error, moves, [chunks[c] for c in unfinished])
 
         pool.run(_sweep_chunk, tasks, on_result, on_lost)
     return collected[0], taken
 
 
-def _chunk_failure(failure: _Failure, where: str, label: str, args: Sequence[Any],
-                   position: int, chunk: np.ndarray, steps: Sequence[Any]) -> BaseException:
-    if failure.position is None or failure.position < 0:
-        return failure.exception(
-            f"{where}: the workers could not load fn and its inputs. A function or class whose "
-            "module is importable is sent by reference, so the workers must be able to import "
-            "that module too (or call cloudpickle.register_pickle_by_value(module)).", where)
-    note = _note(label, args, position, chunk, steps, failure.position, False)
-    return failure.exception(f"{note} (in a worker process; its traceback is the cause)", where)
+@dataclass(frozen=True)
+class _Naming:
+    """How the evaluations of one sweep are named in errors: "W[3, 1] moved by +1e-06"."""
 
+    label: str
+    shape: tuple[int, ...]
+    steps: Sequence[Any]
 
-def _lost(where: str, error: BaseException, moves: list[str], unfinished: list[np.ndarray],
-          label: str, args: Sequence[Any], position: int) -> WorkerError:
-    cause = f"{type(error).__name__}: {error}".strip()
-    if moves:
-        doing = "evaluating fn with " + (moves[0] if len(moves) == 1 else "one of " + "; ".join(moves))
-    else:
-        elements = [_element(label, args, position, int(c[0])) + " to "
-                    + _element(label, args, position, int(c[-1])) for c in unfinished if c.size]
-        doing = "evaluating fn on " + ("; ".join(elements[:4]) or "its chunks")
-    return WorkerError(
-        f"{where}: a worker failed ({cause}) while {doing}. A worker process that dies (a crash "
-        "in compiled code, out of memory, os._exit) takes its evaluation with it; the check was "
-        "stopped, and a pool created by the call shut down.")
+    def element(self, flat_index: int) -> str:
+        index = np.unravel_index(int(flat_index), self.shape) if self.shape else ()
+        return f"{self.label}[{', '.join(str(int(i)) for i in index)}]" if index else self.label
 
+    def evaluation(self, indices: np.ndarray, evaluation: int, jointly: bool = False) -> str:
+        """The evaluation-th call of fn in a sweep of `indices` (element after element, each
+        with every step in turn; or, jointly, one call per step)."""
+        if jointly:
+            return (f"{self.label} moved along direction {evaluation} "
+                    f"({indices.size} elements at once)")
+        element, step = divmod(max(evaluation, 0), len(self.steps))
+        return f"{self.element(indices[element])} moved by {float(self.steps[step]):+.3g}"
 
-def describe_move(label: str, shape: tuple[int, ...], flat_index: int, step: Any) -> str:
-    """How an evaluation is named in errors: "W[3, 1] moved by +1e-06"."""
-    index = np.unravel_index(int(flat_index), shape) if shape else ()
-    where = f"{label}[{', '.join(str(int(i)) for i in index)}]" if index else label
-    return f"{where} moved by {float(step):+.3g}"
+    def failure(self, failure: _Failure, chunk: np.ndarray, where: str) -> BaseException:
+        if failure.position is None:
+            return failure.exception(
+                f"{where}: the workers could not load fn and its inputs. A function or class "
+                "whose module is importable is sent by reference, so the workers must be able "
+                "to import that module too (or call cloudpickle.register_pickle_by_value(module))",
+                where)
+        return failure.exception(f"while evaluating fn with {self.evaluation(chunk, failure.position)}"
+                                 " (in a worker process; its traceback is the cause)", where)
 
-
-def _note(label: str, args: Sequence[Any], position: int, indices: np.ndarray,
-          steps: Sequence[Any], evaluation: int, jointly: bool) -> str:
-    if jointly:
-        return (f"while evaluating fn with {label} moved along direction {evaluation} "
-                f"({indices.size} elements at once)")
-    return "while evaluating fn with " + _describe_evaluation(label, args, position, indices,
-                                                              steps, evaluation)
-
-
-def _describe_evaluation(label: str, args: Sequence[Any], position: int, indices: np.ndarray,
-                         steps: Sequence[Any], evaluation: int) -> str:
-    element, step = divmod(max(evaluation, 0), len(steps))
-    return describe_move(label, _array(args[position]).shape, int(indices[element]), steps[step])
-
-
-def _element(label: str, args: Sequence[Any], position: int, flat_index: int) -> str:
-    return describe_move(label, _array(args[position]).shape, flat_index, 0).split(" moved")[0]
+    def lost(self, where: str, error: BaseException, moves: list[str],
+             unfinished: list[np.ndarray]) -> WorkerError:
+        if moves:
+            doing = "evaluating fn with " + (moves[0] if len(moves) == 1
+                                             else "one of " + "; ".join(moves))
+        else:  # the workers are on other machines: no tracker
+            doing = "evaluating fn on " + "; ".join(
+                f"{self.element(c[0])} to {self.element(c[-1])}" for c in unfinished[:4])
+        return WorkerError(
+            f"{where}: a worker failed ({type(error).__name__}: {error}) while {doing}. A worker "
+            "process that dies (a crash in compiled code, out of memory, os._exit) takes its "
+            "evaluation with it; the check was stopped, and a pool created by the call shut down.")
 
 
 def _default_label(args: Sequence[Any], position: int) -> str:
@@ -570,17 +359,6 @@ def _tracker_slot(path: str | None, chunk: int) -> np.ndarray | None:
 # ----------------------------------------------------------------------------- the payload
 
 
-def _cloudpickle(where: str) -> Any:
-    try:
-        import cloudpickle
-    except ImportError as error:
-        raise ImportError(
-            f"{where}: workers= needs cloudpickle, which sends fn (a lambda or closure too) and "
-            f"its inputs to the worker processes; install it with {_EXTRA}"
-        ) from error
-    return cloudpickle
-
-
 def _payload(readout: Any, args: Sequence[Any], position: int, where: str, label: str) -> bytes:
     """cloudpickle of (readout, args) in one stream, the perturbed array made writable in the
     workers; refuses an fn that reaches that array through a separate view."""
@@ -600,7 +378,7 @@ def _payload(readout: Any, args: Sequence[Any], position: int, where: str, label
 
 def _dumps(obj: Any, target: np.ndarray | None, where: str, what: str) -> tuple[bytes, Any]:
     buffer = io.BytesIO()
-    pickler = _payload_pickler(_cloudpickle(where))(buffer, target)
+    pickler = _payload_pickler(cloudpickle_module(where))(buffer, target)
     try:
         pickler.dump(obj)
     except Exception as error:
@@ -711,7 +489,11 @@ def _check_ops(task: _OpTask) -> bytes | _Failure:
                 results.append(check(fn, kwargs, _rebuilt(inputs)))
             except Exception as error:
                 return _Failure.of(error, k)
-        return _cloudpickle("gradcheck").dumps(results)
+        try:
+            return cloudpickle_module("gradcheck").dumps(results)
+        except Exception as error:
+            return _Failure.of(TypeError(f"the results of the re-checks do not pickle ({error})"),
+                               None)
 
 
 def recheck_ops(
@@ -752,10 +534,11 @@ def recheck_ops(
     def on_result(i: int, result: bytes | _Failure) -> None:
         a, b = ranges[i]
         if isinstance(result, _Failure):
-            op = nodes[a + (result.position or 0)].name
-            raise result.exception(
-                f"while re-checking op {op} (in a worker process; its traceback is the cause)",
-                pool.where)
+            doing = ("while loading the ops to re-check, or sending their results back"
+                     if result.position is None
+                     else f"while re-checking op {nodes[a + result.position].name}")
+            raise result.exception(f"{doing} (in a worker process; its traceback is the cause)",
+                                   pool.where)
         collected[a:b] = pickle.loads(result)
         if progress is not None:
             progress.advance(b - a)
