@@ -151,7 +151,7 @@ def test_an_op_given_a_list_holding_tensors_is_refused() -> None:
         tg.maximum([a, b], 0.0)
 
 
-@pytest.mark.parametrize("numpy_function", [np.cumsum, np.var, np.asarray, np.sort])
+@pytest.mark.parametrize("numpy_function", [np.asarray, np.sort, np.median, np.linalg.norm])
 def test_numpy_functions_on_a_tensor_that_requires_grad_are_refused(numpy_function: Any) -> None:
     t = Tensor([1.0, 2.0], requires_grad=True, name="t")
     with pytest.raises(TypeError, match=r"detach\(\)\.numpy\(\)"):
@@ -159,6 +159,18 @@ def test_numpy_functions_on_a_tensor_that_requires_grad_are_refused(numpy_functi
     with pytest.raises(TypeError):  # numpy's ufuncs refuse Tensors outright
         np.exp(t)
     np.testing.assert_array_equal(np.cumsum(t.detach()), [1.0, 3.0])
+
+
+@pytest.mark.parametrize("numpy_function", [np.cumsum, np.var, np.std, np.prod])
+def test_numpy_functions_that_call_a_tensor_method_never_detach(numpy_function: Any) -> None:
+    """np.cumsum(t) calls t.cumsum(...) when Tensor has one: a recorded op, or a clear error."""
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    try:
+        result = numpy_function(t)
+    except TypeError as error:
+        assert "requires grad" in str(error) or "keyword" in str(error)
+    else:
+        assert isinstance(result, Tensor) and result.requires_grad
 
 
 def test_numpy_method_is_refused_on_a_tensor_that_requires_grad() -> None:

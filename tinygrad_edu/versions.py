@@ -24,7 +24,7 @@ import functools
 import itertools
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,8 +134,9 @@ def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
         array = base
 
 
-def release(held: tuple[np.ndarray, ...]) -> None:
-    """Undo one `lock`: arrays no other graph holds get their `writeable` flag back."""
+def release(held: Sequence[np.ndarray]) -> None:
+    """Undo `lock`s (one, or several concatenated in order): arrays no other graph holds get
+    their `writeable` flag back."""
     locks = _locks
     _acquire()
     try:

@@ -128,7 +128,10 @@ def _walk(
         else:
             input_grads = node.fn.backward(node, g)
         if type(input_grads) is not tuple or len(input_grads) != len(node.inputs):
-            input_grads = _as_gradient_tuple(node, input_grads)
+            if type(input_grads) is np.ndarray and len(node.inputs) == 1:
+                input_grads = (input_grads,)  # the common unary op returns its one gradient
+            else:
+                input_grads = _as_gradient_tuple(node, input_grads)
         if clock[0] != node.created_at:  # again: a write racing this backward in another thread
             _check_unchanged(tensor, node)
         walked.append(node)
@@ -160,8 +163,15 @@ def _walk(
             if position is not None:
                 result[position] = gx if result[position] is None else result[position] + gx
     if not retain_graph:
+        held: list[np.ndarray] = []
         for node in walked:
-            _free(node)
+            if node.saved_tensors:
+                node.saved_tensors = freed_marker(node.fn)
+            if node.locked:
+                held += node.locked
+                node.locked = ()
+        if held:
+            versions.release(held)
     return result
 
 
@@ -178,16 +188,6 @@ def _receive(x: Tensor, gx: Any, partial: dict[int, Any], heap: list[Any], arriv
         heappush(heap, (-node.sequence_nr, x))
     else:  # out of place: one op may hand the same array to several inputs
         partial[key] = previous + gx
-
-
-def _free(node: Context) -> None:
-    """Release what a node saved for backward (its arrays and their locks)."""
-    if node.saved_tensors:
-        node.saved_tensors = freed_marker(node.fn)
-    held = node.locked
-    if held:
-        node.locked = ()
-        versions.release(held)
 
 
 def _call_backward_recorded(node: Context, output: Tensor, g: Any) -> Any:
