@@ -92,32 +92,22 @@ def lock(values: Iterable[Any], more: Iterable[Any] = ()) -> tuple[np.ndarray, .
     recorded op that saved arrays, so its common case (an array that owns its memory) is
     kept short."""
     held: list[np.ndarray] = []
-    locks = _locks
     _acquire()
     try:
         for value in itertools.chain(values, more) if more else values:
-            if type(value) is np.ndarray and value.base is None:
-                entry = locks.get(id(value))
-                if entry is None:
-                    writeable = value.flags.writeable
-                    locks[id(value)] = [value, 1, writeable]
-                    if writeable:
-                        value.setflags(write=False)
-                else:
-                    entry[1] += 1
-                held.append(value)
-            elif type(value) is tuple:
+            if isinstance(value, np.ndarray):
+                _lock_chain(value, held)
+            elif type(value) is tuple:  # an index: its arrays
                 for part in value:
                     if isinstance(part, np.ndarray):
                         _lock_chain(part, held)
-            elif isinstance(value, np.ndarray):
-                _lock_chain(value, held)
     finally:
         _release_guard()
     return tuple(held)
 
 
 def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
+    """Lock `array` and each array it views (a graph's own arrays own their memory: one step)."""
     while True:
         entry = _locks.get(id(array))
         if entry is None:
