@@ -3,14 +3,15 @@
 
 How the work travels
 --------------------
-The elements to perturb are split into chunks (`CHUNKS_PER_WORKER` per worker, never one task
-per element). fn (inside its readout) and the inputs are serialized with cloudpickle in ONE
-payload, sent once per chunk: a lambda or closure travels, and an array fn reads through its
-closure is, in the worker, the very array that gets perturbed (pickle keeps one object for
-references to the same object within one payload). So the lecture's
-`numerical_gradient(lambda _: net.loss(X, y), net.W.data)` perturbs, in the worker, the W that
-net.loss reads. A view of that array reached by fn would travel as a separate copy, which the
-perturbation would not reach (a silently zero gradient): that is refused with an error.
+The elements to perturb are split into chunks, large ones first and small ones last (see
+`SHARE`, `FINEST`), never one task per element. fn (inside its readout) and the inputs are
+serialized with cloudpickle in ONE payload, sent once per chunk: a lambda or closure travels,
+and an array fn reads through its closure is, in the worker, the very array that gets perturbed
+(pickle keeps one object for references to the same object within one payload). So the
+lecture's `numerical_gradient(lambda _: net.loss(X, y), net.W.data)` perturbs, in the worker,
+the W that net.loss reads. A view of that array reached by fn would travel as a separate copy,
+which the perturbation would not reach (a silently zero gradient): that is refused with an
+error.
 
 Each chunk runs the serial loop (`numerical.evaluate_steps`) on its elements, and results come
 back by index, so the numbers are those of the serial check, bit for bit, for a deterministic fn
@@ -63,7 +64,8 @@ from .workers import (
 )
 
 __all__ = [
-    "CHUNKS_PER_WORKER",
+    "SHARE",
+    "FINEST",
     "evaluate_steps_parallel",
     "recheck_ops",
     # from .workers, so that one import serves the checks
@@ -74,7 +76,10 @@ __all__ = [
     "resolve_workers",
 ]
 
-CHUNKS_PER_WORKER = 4  # balances uneven chunks and gives the progress bar steps; each costs a payload
+# Chunk sizes (guided scheduling): each chunk takes 1/(SHARE·workers) of the elements left, so
+# the first chunks are large (few payloads) and the last ones, which decide when the workers
+# finish together, small; none is smaller than 1/(FINEST·workers) of the whole.
+SHARE, FINEST = 2, 16
 
 
 # ----------------------------------------------------------------------------- what each chunk runs
@@ -227,7 +232,7 @@ def evaluate_steps_parallel(
                 _add_note(error, "while evaluating fn with "
                           + naming.evaluation(indices, counted.calls - 1, jointly))
             raise
-    chunks = np.array_split(indices, min(indices.size, CHUNKS_PER_WORKER * pool.size))
+    chunks = np.split(indices, np.cumsum(_chunk_sizes(indices.size, pool.size))[:-1])
     offsets = np.cumsum([0] + [chunk.size for chunk in chunks])
     payload = _payload(readout, args, position, pool.where, naming.label)
     modes = _Modes.current()
@@ -303,6 +308,16 @@ class _Naming:
             f"{where}: a worker failed ({type(error).__name__}: {error}) while {doing}. A worker "
             "process that dies (a crash in compiled code, out of memory, os._exit) takes its "
             "evaluation with it; the check was stopped, and a pool created by the call shut down.")
+
+
+def _chunk_sizes(count: int, workers: int) -> list[int]:
+    """How many elements each chunk gets, largest first (see SHARE, FINEST); sums to count."""
+    smallest = -(-count // (FINEST * workers))
+    sizes, left = [], count
+    while left > 0:
+        sizes.append(min(left, max(smallest, -(-left // (SHARE * workers)))))
+        left -= sizes[-1]
+    return sizes
 
 
 def _default_label(args: Sequence[Any], position: int) -> str:
@@ -524,8 +539,8 @@ def recheck_ops(
             if progress is not None:
                 progress.advance(1)
         return results
-    bounds = np.linspace(0, len(specs), min(len(specs), CHUNKS_PER_WORKER * pool.size) + 1)
-    ranges = list(zip(bounds[:-1].astype(int), bounds[1:].astype(int), strict=True))
+    bounds = np.cumsum([0] + _chunk_sizes(len(specs), pool.size))
+    ranges = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     modes = _Modes.current()
     tasks = [_OpTask(_dumps((check, specs[a:b]), None, pool.where, "the ops to re-check")[0],
                      modes) for a, b in ranges]

@@ -31,7 +31,7 @@ import multiprocessing.context
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -55,13 +55,13 @@ BLAS_ENVIRONMENT = {
     name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                            "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 }
+IN_FLIGHT_PER_WORKER = 2  # tasks handed to an executor per worker at a time: one runs, one waits
 _EXTRA = "pip install 'tinygrad_edu[distributed]'"
 
 
 class WorkerError(RuntimeError):
     """A worker process died (or the executor failed) while evaluating; the message names
     what the workers were evaluating at the time."""
-
 
 
 class WorkerPool:
@@ -83,43 +83,64 @@ class WorkerPool:
         """function(task) for each task, on the workers; on_result(i, result) in the caller as
         each finishes. A failure of the machinery itself (a dead worker, an executor that
         refuses work) raises on_lost(unfinished task indices, error). Whatever ends the run
-        early cancels the tasks not yet started."""
+        early cancels the tasks not yet started, and stops a pool made by resolve_workers.
+
+        An executor gets IN_FLIGHT_PER_WORKER tasks per worker at a time, in order. While a
+        pool made by resolve_workers starts (a fresh Python importing numpy takes a few tenths
+        of a second), the caller runs tasks itself, from the last (the smallest, when sizes
+        shrink) until the first result of a worker arrives."""
         futures: dict[Future[Any], int] = {}
         try:
             if self.executor is None:
-                assert self.map_like is not None
-                try:
-                    results = iter(self.map_like(function, tasks))
-                except Exception as error:
-                    raise on_lost(list(range(len(tasks))), error) from error
-                for i in range(len(tasks)):
-                    try:
-                        result = next(results)
-                    except Exception as error:  # StopIteration too: a map that lost tasks
-                        raise on_lost(list(range(i, len(tasks))), error) from error
-                    on_result(i, result)
+                self._map(function, tasks, on_result, on_lost)
                 return
-            try:
-                for task in tasks:
-                    futures[self.executor.submit(function, task)] = len(futures)
-            except Exception as error:
-                raise on_lost(list(range(len(tasks))), error) from error
-            finished: set[int] = set()
-            for future in as_completed(futures):
-                i = futures[future]
+            waiting = list(range(len(tasks)))[::-1]  # pop() gives the next task in order
+            unfinished = set(waiting)
+            workers_up = False
+            while waiting or futures:
                 try:
-                    result = future.result()
-                except Exception as error:
-                    unfinished = [k for k in range(len(tasks)) if k not in finished]
-                    raise on_lost(unfinished, error) from error
-                finished.add(i)
-                on_result(i, result)
+                    while waiting and len(futures) < IN_FLIGHT_PER_WORKER * self.size:
+                        i = waiting.pop()
+                        futures[self.executor.submit(function, tasks[i])] = i
+                except Exception as error:  # a closed executor, say
+                    raise on_lost(sorted(unfinished), error) from error
+                if self.owned and not workers_up and waiting \
+                        and not any(future.done() for future in futures):
+                    i = waiting.pop(0)
+                    on_result(i, function(tasks[i]))
+                    unfinished.discard(i)
+                    continue
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as error:
+                        raise on_lost(sorted(unfinished), error) from error
+                    workers_up = True
+                    on_result(i, result)
+                    unfinished.discard(i)
         except BaseException:
             for future in futures:
                 future.cancel()
             if self.owned:
                 self._terminate()
             raise
+
+    def _map(self, function: Callable[[Any], Any], tasks: Sequence[Any],
+             on_result: Callable[[int, Any], None],
+             on_lost: Callable[[list[int], BaseException], Exception]) -> None:
+        assert self.map_like is not None
+        try:
+            results = iter(self.map_like(function, tasks))
+        except Exception as error:
+            raise on_lost(list(range(len(tasks))), error) from error
+        for i in range(len(tasks)):
+            try:
+                result = next(results)
+            except Exception as error:  # StopIteration too: a map that lost tasks
+                raise on_lost(list(range(i, len(tasks))), error) from error
+            on_result(i, result)
 
     def _terminate(self) -> None:
         """Stop an owned pool's processes now, rather than let running chunks finish."""
@@ -160,9 +181,11 @@ def resolve_workers(workers: Workers, *, where: str = "gradcheck") -> Iterator[W
         yield None
         return
     cloudpickle_module(where)
-    pool = WorkerPool(where, executor=ProcessPoolExecutor(count, mp_context=_SingleThreadedSpawn()),
-                      size=count, owned=True)
+    executor = ProcessPoolExecutor(count, mp_context=_SingleThreadedSpawn())
+    pool = WorkerPool(where, executor=executor, size=count, owned=True)
     try:
+        for _ in range(count):  # start every process now: they boot while the caller works
+            executor.submit(os.getpid)
         yield pool
     finally:
         pool.close()
