@@ -8,6 +8,13 @@ integer class indices, and reduce the N per-example losses as PyTorch does:
 Each loss is one `Function` with a fused numpy forward and backward rather than a chain of
 primitive ops: a training step then costs one graph node instead of ten, and the backward is
 the textbook closed form (checked against finite differences and PyTorch in the tests).
+
+Both are differentiable to any order (`tinygrad_edu.grad(..., create_graph=True)`). The
+backward runs in place on arrays on the first-order path; under create_graph the same formula
+runs on Tensors, with what it needs beyond the saved arrays recomputed from the scores Tensor:
+the softmax probabilities (the Hessian diag(p) - p pᵀ comes from them; kept as a constant
+they would make it silently zero). The hinge's coefficients (which margin terms are positive)
+are piecewise constant, so they stay arrays: its second derivative is zero away from the kinks.
 """
 
 from __future__ import annotations
@@ -78,9 +85,12 @@ class SoftmaxCrossEntropy(Function):
         return _reduce(losses, reduction)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
+    def backward(ctx: Context, grad: Any) -> Any:
         (probs,) = ctx.saved_tensors
         labels = ctx.kwargs["labels"]
+        if isinstance(grad, Tensor):  # create_graph: p - onehot as a function of the scores
+            recorded = _recomputed_probabilities(ctx, probs)
+            return (recorded - _one_hot(labels, probs)) * _per_example(ctx, grad)
         dscores = probs.copy()  # probs stays intact for a retain_graph second backward
         dscores[np.arange(len(labels)), labels] -= 1
         dscores *= _per_example(ctx, grad)
@@ -108,12 +118,15 @@ class MulticlassHinge(Function):
         return _reduce(margins.sum(axis=1), reduction)
 
     @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
-        (margins,) = ctx.saved_tensors
+    def backward(ctx: Context, grad: Any) -> Any:
+        (margins,) = ctx.saved_tensors  # an array even under create_graph: an intermediate
         labels = ctx.kwargs["labels"]
-        # Strictly positive: a term exactly at 0 (a tie) gets subgradient 0.
+        # Strictly positive: a term exactly at 0 (a tie) gets subgradient 0. These coefficients
+        # are piecewise constant in the scores, so a constant array is their exact derivative.
         dscores = (margins > 0).astype(margins.dtype)
         dscores[np.arange(len(labels)), labels] -= dscores.sum(axis=1)  # that entry was 0
+        if isinstance(grad, Tensor):  # create_graph: linear in the upstream gradient
+            return _per_example(ctx, grad) * dscores
         dscores *= _per_example(ctx, grad)
         return dscores
 
@@ -126,12 +139,41 @@ def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     return np.asarray(total / len(losses) if reduction == "mean" else total)
 
 
-def _per_example(ctx: Context, grad: np.ndarray) -> np.ndarray:
-    """The upstream gradient of each example's loss, shaped (N, 1) or scalar to scale rows."""
+def _per_example(ctx: Context, grad: Any) -> Any:
+    """The upstream gradient of each example's loss, shaped (N, 1) or scalar to scale rows
+    (an array, or a Tensor under create_graph)."""
     reduction = ctx.kwargs.get("reduction", "mean")
     if reduction == "none":
-        return grad[:, np.newaxis]
+        return grad.reshape(-1, 1)
     return grad / len(ctx.kwargs["labels"]) if reduction == "mean" else grad
+
+
+def _one_hot(labels: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """(N, C) array of `like`'s dtype: 1 at (i, labels[i]), 0 elsewhere."""
+    one_hot = np.zeros_like(like)
+    one_hot[np.arange(len(labels)), labels] = 1
+    return one_hot
+
+
+def _recomputed_probabilities(ctx: Context, saved: np.ndarray) -> Tensor:
+    """The softmax of the scores Tensor, recorded, so second derivatives reach the scores.
+
+    The shift by each row's maximum is a constant (softmax does not depend on it), as in the
+    forward. The result must equal the probabilities the forward saved: if the scores were
+    written since (through `.data`), the gradient belongs to the old scores and a second
+    derivative at the new ones would be silently wrong, so that is refused."""
+    scores = ctx.inputs[0]  # a Tensor: backward runs only for a recorded op
+    exp = (scores - scores.data.max(axis=1, keepdims=True)).exp()
+    probs: Tensor = exp / exp.sum(axis=1, keepdims=True)
+    # Recomputed with the same numpy calls: equal to the last bit; a few ulps are forgiven.
+    if not np.allclose(probs.data, saved, rtol=0, atol=4 * np.finfo(saved.dtype).eps):
+        raise RuntimeError(
+            f"backward of {ctx.name} (create_graph=True): the scores (shape {scores.shape}) "
+            "were changed in place after the loss was computed, so a second derivative would "
+            "be taken at other scores than the gradient. Change data only after the "
+            "backward pass, or recompute the loss after the change."
+        )
+    return probs
 
 
 def _checked_inputs(
