@@ -56,9 +56,18 @@ def gradcheck(
     directions  fast mode: into how many blocks of consecutive elements each input is split,
                 each checked along its own random direction.
     seed        seeds the random choices (samples, directions, projections).
-    localize    on failure, re-check every op of the graph to name the culprit.
-    progress    None: a progress bar on stderr for long checks when it is a terminal;
-                True: always; False: never.
+    localize    replay every op on guarded copies (side effects, randomness, state) and, on
+                failure, difference every op on its own inputs to name the culprit.
+    progress    None: a progress bar (tqdm) for checks over 2 s in a terminal or notebook,
+                not in CI; True: always; False: never.
+
+    What a check does: (1) fn is called again at the same point and its inputs compared (a
+    random or input-changing fn gets its own verdict); (2) backward passes give the Jacobian
+    (or vᵀJ) and are tested for linearity and repeatability; (3) each element is moved by ±h,
+    fn evaluated under no_grad, the element restored bit for bit; (4) each entry is judged by
+    the tolerance model, entries outside it refined by halving the step (see `kinks`); (5) the
+    ops are replayed on guarded copies, and on failure differenced one by one; (6) for float32
+    inputs, fn and each op also run in float32 (see `precision`).
 
     A kink (a derivative on a non-differentiable point such as relu at 0) is reported in
     `report.kinks`, never a failure. fn returning something other than a Tensor: TypeError.
