@@ -121,3 +121,12 @@ def test_float64_inputs_get_no_extra_run() -> None:
     x = Tensor(np.random.default_rng(1).normal(size=(2, 3)), requires_grad=True, name="x")
     report = check_gradients(lambda x: weighted(StableSigmoid.apply(x)), x)
     assert report.ok and report.extra_evaluations == 1
+
+
+def test_the_culprit_is_a_node_of_the_reports_graph() -> None:
+    from tinygrad_edu import topological_order
+
+    report = check_gradients(lambda x: weighted(NaiveSigmoid.apply(x) * 2.0), big32())
+    nodes = [t.grad_fn for t in topological_order(report.output) if t.grad_fn is not None]
+    assert [c.op for c in report.culprits] == ["NaiveSigmoid"]
+    assert any(report.culprits[0].node is node for node in nodes)

@@ -55,7 +55,7 @@ def low_precision_problems(subject: Subject, vjp64: Callable[[np.ndarray], list[
     reference = vjp64(cotangent.astype(np.float64))
     eps = float(np.finfo(dtype).eps)
     findings = [_differs(g, r, eps) for g, r in zip(grads, reference, strict=True)]
-    culprits = _ops_at_fault(out, rng)
+    culprits = _recorded_nodes(_ops_at_fault(out, rng), out, subject.output)
     bad = [(i, what) for i, what in zip(subject.checked, findings, strict=True) if what]
     if not bad:
         return [], culprits, [], 1
@@ -93,6 +93,21 @@ def _ops_at_fault(output: Tensor, rng: np.random.Generator) -> list[Culprit]:
         if node is not None:
             culprits += _op_at_fault(node, rng)
     return culprits
+
+
+def _recorded_nodes(culprits: list[Culprit], low: Tensor, recorded: Tensor) -> list[Culprit]:
+    """The culprits with their nodes replaced by the same ops of the recorded float64 graph
+    (matched by position in creation order), so that a drawing of report.output marks them."""
+    def nodes(root: Tensor) -> list[Context]:
+        return [t.grad_fn for t in topological_order(root, only_requiring_grad=True)
+                if t.grad_fn is not None]
+
+    ours, theirs = nodes(low), nodes(recorded)
+    if [n.name for n in ours] != [n.name for n in theirs]:
+        return culprits
+    where = {id(n): k for k, n in enumerate(ours)}
+    return [Culprit(theirs[where[id(c.node)]], c.op, c.input_index, c.rel_error, c.message)
+            if id(c.node) in where else c for c in culprits]
 
 
 def _op_at_fault(node: Context, rng: np.random.Generator) -> list[Culprit]:
