@@ -324,19 +324,88 @@ class Tensor:
     def abs(self) -> Tensor:
         return _ops.Abs.apply(self)
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Sum.apply(self, axis=_ops.reduction_axis("sum", axis), keepdims=keepdims)
+    # ---------------------------------------------------------------- the op vocabulary (ops/)
+    # numpy's names and conventions (axis=, keepdims=, ddof=); PyTorch's dim= / keepdim= raise
+    # an error naming ours. Each method is one call into ops/, where the op's forward and
+    # backward (and its convention at kinks and ties) live.
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Mean.apply(self, axis=_ops.reduction_axis("mean", axis), keepdims=keepdims)
+    def sum(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        return _ops.reduce("sum", _ops.Sum, self, axis, keepdims, unknown)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Max.apply(self, axis=_ops.reduction_axis("max", axis), keepdims=keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        return _ops.reduce("mean", _ops.Mean, self, axis, keepdims, unknown)
 
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, shape=shape)
+    def max(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        """Maximum over axes; tied maxima share the gradient equally (as torch.amax)."""
+        return _ops.reduce("max", _ops.Max, self, axis, keepdims, unknown)
+
+    def min(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        """Minimum over axes; tied minima share the gradient equally (as torch.amin)."""
+        return _ops.reduce("min", _ops.Min, self, axis, keepdims, unknown)
+
+    def prod(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        """Product over axes; exact gradients with zeros (no division)."""
+        return _ops.reduce("prod", _ops.Prod, self, axis, keepdims, unknown)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0, **unknown: Any) -> Tensor:
+        """Variance over axes, divided by n - ddof (numpy's ddof is PyTorch's correction)."""
+        return _ops.variance("var", _ops.Var, self, axis, keepdims, ddof, unknown)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0, **unknown: Any) -> Tensor:
+        """sqrt(var(...)); its gradient is 0 where it is 0 (as torch.std)."""
+        return _ops.variance("std", _ops.Std, self, axis, keepdims, ddof, unknown)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        """Index of the largest element (flattened when axis is None): an int tensor."""
+        return _ops.argmax(self, axis, keepdims, **unknown)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+        """Index of the smallest element (flattened when axis is None): an int tensor."""
+        return _ops.argmin(self, axis, keepdims, **unknown)
+
+    def cumsum(self, axis: Any = None, **unknown: Any) -> Tensor:
+        """Running sum along axis (of the flattened tensor when axis is None, as numpy)."""
+        return _ops.cumsum(self, axis, **unknown)
+
+    def softmax(self, axis: Any = -1, **unknown: Any) -> Tensor:
+        return _ops.softmax(self, axis, **unknown)
+
+    def log_softmax(self, axis: Any = -1, **unknown: Any) -> Tensor:
+        """log(softmax(x)), stable for large scores."""
+        return _ops.log_softmax(self, axis, **unknown)
+
+    def relu(self) -> Tensor:
+        """max(x, 0); relu'(0) = 0, as PyTorch."""
+        return _ops.Relu.apply(self)
+
+    def tanh(self) -> Tensor:
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.Sigmoid.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.Sqrt.apply(self)
+
+    def sin(self) -> Tensor:
+        return _ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return _ops.Cos.apply(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Values limited to [min, max]; the gradient passes at the bounds (as torch.clamp)."""
+        return _ops.clip(self, min, max)
+
+    def squeeze(self, axis: Any = None, **unknown: Any) -> Tensor:
+        """Without its size-1 axes (all, or those named: each must have size 1, as numpy)."""
+        return _ops.squeeze(self, axis, **unknown)
+
+    def flatten(self, **unknown: Any) -> Tensor:
+        return _ops.flatten(self, **unknown)
+
+    def reshape(self, *shape: Any, **unknown: Any) -> Tensor:
+        return _ops.reshape(self, shape, unknown)
 
     def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):

@@ -1,0 +1,55 @@
+"""The arguments of the ops' public methods and functions: axes checked against the tensor's
+shape, and keywords they do not take refused with numpy's name for PyTorch's.
+
+tinygrad_edu follows numpy's names (`axis`, `keepdims`, `ddof`); a PyTorch user will type
+`dim=`, `keepdim=`, `correction=`. Methods and functions that take an axis collect unknown
+keywords (`**unknown`) and hand them here, so the error says which name to use instead of
+Python's bare "unexpected keyword argument".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import validation
+
+__all__ = ["refuse_keywords", "checked_axis"]
+
+# PyTorch's name (or a common misspelling) -> ours
+_OURS = {
+    "dim": "axis=",
+    "axes": "axis=",
+    "keepdim": "keepdims=",
+    "keep_dims": "keepdims=",
+    "correction": "ddof=",
+    "unbiased": "ddof= (ddof=1 for unbiased=True, ddof=0 for unbiased=False)",
+}
+
+
+def refuse_keywords(func: str, unknown: dict[str, Any], takes: Sequence[str]) -> None:
+    """Raise TypeError for the keywords in `unknown`, which `func` does not take.
+
+        >>> refuse_keywords("sum", {"dim": 1}, ("axis", "keepdims"))
+        TypeError: sum: unexpected keyword argument dim=1; tinygrad_edu uses numpy's names:
+        axis= (PyTorch's dim=)
+    """
+    if not unknown:
+        return
+    name = next(iter(unknown))
+    value = unknown[name]
+    ours = _OURS.get(name)
+    if ours is not None:
+        hint = f"tinygrad_edu uses numpy's names: {ours} (PyTorch's {name}=)"
+    else:
+        hint = "it takes " + (", ".join(f"{t}=" for t in takes) if takes else "no keywords")
+    raise TypeError(f"{func}: unexpected keyword argument {name}={value!r}; {hint}")
+
+
+def checked_axis(func: str, axis: Any, shape: tuple[int, ...]) -> Any:
+    """`axis` (an int, a tuple of distinct ints, or None) of a tensor of `shape`, non-negative;
+    a bad one raises an error naming `func` and the shape."""
+    try:
+        return validation.axis(func, "axis", axis, len(shape))
+    except ValueError as error:
+        raise ValueError(f"{error} (tensor of shape {shape})") from None

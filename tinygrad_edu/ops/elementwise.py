@@ -1,0 +1,176 @@
+"""More elementwise functions: `Sqrt`, `Sin`, `Cos`, `Clip` and the binary `Minimum`, forward and
+backward side by side; and `exp`, `sqrt`, `sin`, `cos`, functions that take an array or a
+Tensor (for backward passes that must work on both, such as Sin's, which needs cos).
+
+Conventions at kinks, as PyTorch's:
+  clip      the gradient passes where min <= x <= max, bounds included (as `torch.clamp`);
+            it is 0 strictly outside
+  minimum   at a == b each input gets half the gradient (as `maximum`, `torch.minimum`)
+  sqrt      at 0 the gradient is inf (as `torch.sqrt`); negative inputs give NaN
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..function import Context, Function
+from ..tensor import Tensor
+from .arithmetic import Exp, _Elementwise
+from .broadcast import unbroadcast, value_of
+from .selection import where
+
+__all__ = ["Sqrt", "Sin", "Cos", "Clip", "Minimum", "exp", "sqrt", "sin", "cos", "minimum", "clip"]
+
+
+class SavesInput(Function):
+    """An elementwise function (`function`, on arrays) whose backward needs its input, which
+    it finds as `ctx.saved_tensors[0]`. Subclasses name the function and write backward."""
+
+    function: Any = None
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return ctx.fn.function(x)  # type: ignore[attr-defined]
+
+
+class SavesOutput(Function):
+    """An elementwise function (`function`, on arrays) whose backward needs its output, which
+    it finds as `ctx.saved_tensors[0]`: under create_graph, that is the output's Tensor, so
+    the second derivative flows through it (d tanh = 1 - tanh², and tanh depends on x).
+    Subclasses name the function and write backward."""
+
+    function: Any = None
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        # Saved is the very array the output Tensor will hold (a ufunc gives a numpy scalar for
+        # 0-d input, which apply would wrap in a new array), so create_graph can find it.
+        out = np.asarray(ctx.fn.function(x))  # type: ignore[attr-defined]
+        ctx.save_for_backward(out)
+        return out
+
+
+class Sqrt(SavesOutput):
+    function = np.sqrt
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return grad / (out + out)
+
+
+class Sin(SavesInput):
+    function = np.sin
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return grad * cos(ctx.saved_tensors[0])
+
+
+class Cos(SavesInput):
+    function = np.cos
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        return -grad * sin(ctx.saved_tensors[0])
+
+
+def exp(x: Any) -> Any:
+    """e ** x: a recorded op on a Tensor, numpy's on an array."""
+    return Exp.apply(x) if isinstance(x, Tensor) else np.exp(x)
+
+
+def sqrt(x: Any) -> Any:
+    """The square root: a recorded op on a Tensor, numpy's on an array."""
+    return Sqrt.apply(x) if isinstance(x, Tensor) else np.sqrt(x)
+
+
+def sin(x: Any) -> Any:
+    """The sine: a recorded op on a Tensor, numpy's on an array."""
+    return Sin.apply(x) if isinstance(x, Tensor) else np.sin(x)
+
+
+def cos(x: Any) -> Any:
+    """The cosine: a recorded op on a Tensor, numpy's on an array."""
+    return Cos.apply(x) if isinstance(x, Tensor) else np.cos(x)
+
+
+class Clip(Function):
+    """x limited to [min, max] (either bound may be None). The gradient passes where
+    min <= x <= max, bounds included, as `torch.clamp`'s; it is 0 strictly outside."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, min: Any = None, max: Any = None) -> np.ndarray:  # noqa: A002
+        ctx.save_for_backward(x)
+        if x.dtype.kind == "f":  # a bound combines in x's dtype (float32 stays float32)
+            kind = x.dtype.type
+            min, max = (None if b is None else kind(b) for b in (min, max))
+        return np.asarray(np.clip(x, min, max))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        low, high = ctx.kwargs.get("min"), ctx.kwargs.get("max")
+        xv = value_of(x)  # which elements pass is piecewise constant: a plain mask
+        if low is None:
+            inside = xv <= high
+        elif high is None:
+            inside = xv >= low
+        else:
+            inside = (xv >= low) & (xv <= high)
+        return where(inside, grad, grad.dtype.type(0))
+
+
+def _bound(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))
+    if not number:
+        raise TypeError(
+            f"clip: {name} must be a number or None, got {type(value).__name__}"
+            + (" (for a tensor bound, use tinygrad_edu.maximum / minimum, which give it a "
+               "gradient)" if isinstance(value, (Tensor, np.ndarray)) else "")
+        )
+    if math.isnan(value):
+        raise ValueError(f"clip: {name} must not be NaN")
+    return value
+
+
+def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """x with values below `min` set to `min` and above `max` set to `max` (numbers; either may
+    be None, not both). When min > max every element becomes max (as numpy and torch)."""
+    low, high = _bound("min", min), _bound("max", max)
+    if low is None and high is None:
+        raise ValueError("clip: give min, max or both (both are None)")
+    return Clip.apply(x, min=low, max=high)
+
+
+class Minimum(_Elementwise):
+    """Elementwise minimum with broadcasting; at a == b each input gets half the gradient
+    (as `maximum` and `torch.minimum`)."""
+
+    ufunc = np.minimum
+    saves_operands = True
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        av, bv = value_of(a), value_of(b)  # which side wins is piecewise constant
+        half = grad.dtype.type(0.5)  # a Python 0.5 would promote a float32 mask product
+        a_share = np.less(av, bv) + np.equal(av, bv) * half
+        return (
+            unbroadcast(grad * a_share, np.shape(av)) if need_a else None,
+            unbroadcast(grad * (1 - a_share), np.shape(bv)) if need_b else None,
+        )
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum of two tensors (or a tensor and a number/array), broadcasting; at
+    ties each gets half the gradient."""
+    return Minimum.apply(a, b)

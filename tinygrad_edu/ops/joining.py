@@ -1,0 +1,206 @@
+"""Joining and reshaping: `Concatenate`, `Stack` (each input gets back its slice of the
+gradient), and `expand_dims`, `squeeze`, `flatten` (compositions of `Reshape`: one op, as
+accurate and as fast as a dedicated one).
+
+The functions take arrays as well as Tensors: a Tensor result (recorded) when any argument is a
+Tensor, an array otherwise, so a backward pass can use them on either. Shapes and axes follow
+numpy's rules; a bad one raises an error naming the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import validation
+from ..function import Context, Function
+from ..tensor import Tensor
+from .arguments import refuse_keywords
+from .broadcast import normalize_axis, value_of
+from .shape import Reshape
+
+__all__ = [
+    "Concatenate", "Stack", "concatenate", "stack", "expand_dims", "squeeze", "flatten", "reshape",
+]
+
+
+def _in_dtype(part: Any, x: Any) -> Any:
+    """A gradient slice in its input's dtype (joining float32 with float64 gives float64)."""
+    dtype = value_of(x).dtype
+    return part if part.dtype == dtype else part.astype(dtype)
+
+
+class Concatenate(Function):
+    """The inputs joined along an existing `axis`; each gets back its slice of the gradient."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
+        axis = ctx.kwargs.get("axis", 0) % grad.ndim
+        lead = (slice(None),) * axis
+        grads: list[Any] = []
+        start = 0
+        for x, needs in zip(ctx.inputs, ctx.needs_input_grad):
+            stop = start + value_of(x).shape[axis]
+            grads.append(_in_dtype(grad[lead + (slice(start, stop),)], x) if needs else None)
+            start = stop
+        return tuple(grads)
+
+
+class Stack(Function):
+    """The inputs (all of one shape) joined along a new `axis`; each gets back its slice."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
+        lead = (slice(None),) * (ctx.kwargs.get("axis", 0) % grad.ndim)
+        return tuple(
+            _in_dtype(grad[lead + (i,)], x) if needs else None
+            for i, (x, needs) in enumerate(zip(ctx.inputs, ctx.needs_input_grad))
+        )
+
+
+def _items(func: str, tensors: Any) -> list[Any]:
+    """The tensors of a list or tuple: Tensors as they are, anything else as an array."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{func}: pass a list or tuple of tensors, got {type(tensors).__name__}"
+            + (" (to split a tensor into its rows, index it)" if isinstance(tensors, Tensor) else "")
+        )
+    if not tensors:
+        raise ValueError(f"{func}: needs at least one tensor, got an empty {type(tensors).__name__}")
+    items: list[Any] = []
+    for i, t in enumerate(tensors):
+        if isinstance(t, Tensor):
+            items.append(t)
+            continue
+        try:
+            array = np.asarray(t)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{func}: input {i} is not a tensor or array ({error})") from error
+        if array.dtype.kind not in "fiub":
+            raise TypeError(f"{func}: input {i} must hold real numbers, got dtype {array.dtype}")
+        items.append(array)
+    return items
+
+
+def _join(
+    func: str, fn: type[Function], numpy_join: Any, tensors: Any, axis: Any, new_axis: bool,
+    unknown: dict[str, Any],
+) -> Any:
+    if unknown:
+        refuse_keywords(func, unknown, ("axis",))
+    items = _items(func, tensors)
+    shapes = [value_of(t).shape for t in items]
+    ndim = len(shapes[0])
+    if not new_axis and ndim == 0:
+        raise ValueError(f"{func}: 0-d tensors have no axis to join along (use stack)")
+    try:
+        axis = normalize_axis(func, axis, ndim + new_axis)
+    except ValueError as error:
+        raise ValueError(f"{error} (input shapes {', '.join(map(str, shapes))})") from None
+    for i, shape in enumerate(shapes[1:], start=1):
+        if new_axis:
+            fits = shape == shapes[0]
+        else:
+            fits = len(shape) == ndim and all(
+                m == n for a, (m, n) in enumerate(zip(shape, shapes[0])) if a != axis)
+        if not fits:
+            rule = "of one shape" if new_axis else f"of one shape except along axis {axis}"
+            raise ValueError(
+                f"{func}: the tensors must be {rule}; input 0 has shape {shapes[0]}, input {i} "
+                f"has shape {shape}"
+            )
+    if not any(isinstance(t, Tensor) for t in items):
+        return numpy_join(items, axis=axis)
+    return fn.apply(*items, axis=axis)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0, **unknown: Any) -> Any:
+    """The tensors joined along an existing axis (as np.concatenate; PyTorch's torch.cat):
+    all of one shape except along `axis`. Each input gets back its slice of the gradient."""
+    return _join("concatenate", Concatenate, np.concatenate, tensors, axis, False, unknown)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0, **unknown: Any) -> Any:
+    """The tensors (all of one shape) joined along a new axis at position `axis` (as
+    np.stack). Each input gets back its slice of the gradient."""
+    return _join("stack", Stack, np.stack, tensors, axis, True, unknown)
+
+
+def expand_dims(x: Any, axis: Any = None, **unknown: Any) -> Any:
+    """x with a size-1 axis inserted at `axis` (an int or a tuple of ints: positions in the
+    result), as np.expand_dims (PyTorch's unsqueeze). A Reshape for a Tensor."""
+    if unknown:
+        refuse_keywords("expand_dims", unknown, ("axis",))
+    if axis is None:
+        raise TypeError("expand_dims: axis is required (where the new size-1 axis goes)")
+    shape = list(np.shape(value_of(x)))
+    count = len(axis) if isinstance(axis, (tuple, list)) else 1
+    where = f"positions in the result; the input has shape {tuple(shape)}"
+    for a in sorted(_axis_tuple("expand_dims", axis, len(shape) + count, where)):
+        shape.insert(a, 1)
+    return _reshaped(x, tuple(shape))
+
+
+def squeeze(x: Any, axis: Any = None, **unknown: Any) -> Any:
+    """x without its size-1 axes (all of them, or those in `axis`), as np.squeeze: naming an
+    axis whose size is not 1 is an error (PyTorch would silently keep it)."""
+    if unknown:
+        refuse_keywords("squeeze", unknown, ("axis",))
+    shape = np.shape(value_of(x))
+    if axis is None:
+        return _reshaped(x, tuple(n for n in shape if n != 1))
+    listed = _axis_tuple("squeeze", axis, len(shape), f"shape {shape}")
+    for a in listed:
+        if shape[a] != 1:
+            raise ValueError(
+                f"squeeze: axis {a} has size {shape[a]} (shape {shape}); only size-1 axes can be "
+                "removed"
+            )
+    return _reshaped(x, tuple(n for a, n in enumerate(shape) if a not in listed))
+
+
+def flatten(x: Any, **unknown: Any) -> Any:
+    """x as one axis, in row-major order (a Reshape)."""
+    if unknown:
+        refuse_keywords("flatten", unknown, ())
+    return _reshaped(x, (int(np.prod(np.shape(value_of(x)))),))
+
+
+def reshape(x: Tensor, shape: tuple[Any, ...], unknown: dict[str, Any]) -> Tensor:
+    """`x.reshape(2, 3)` or `x.reshape((2, 3))`: the Reshape op (shape checked by numpy)."""
+    if unknown:
+        raise TypeError(
+            f"reshape: unexpected keyword argument {next(iter(unknown))}=; give the shape "
+            "positionally: t.reshape(2, 3) or t.reshape((2, 3))"
+        )
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape.apply(x, shape=shape)
+
+
+def _axis_tuple(func: str, axis: Any, ndim: int, what: str) -> tuple[int, ...]:
+    """An int or tuple of axes of an ndim-D array (`what`, for errors), checked, as a tuple
+    of non-negative ints."""
+    try:
+        axes = validation.axis(func, "axis", axis, ndim)
+    except ValueError as error:
+        raise ValueError(f"{error} ({what})") from None
+    if axes is None:
+        return tuple(range(ndim))
+    return axes if isinstance(axes, tuple) else (axes,)
+
+
+def _reshaped(x: Any, shape: tuple[int, ...]) -> Any:
+    if isinstance(x, Tensor):
+        return Reshape.apply(x, shape=shape)
+    return np.reshape(x, shape)

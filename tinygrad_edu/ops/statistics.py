@@ -1,0 +1,257 @@
+"""More reductions: `Min`, `Prod`, `Var`, `Std`, the running sum `Cumsum`, and `argmax` /
+`argmin` (integer results, no gradient); forward and backward side by side, every backward
+written so that it works on arrays and on Tensors (and so can be differentiated again).
+
+`reduce` is what the reduction methods of Tensor (sum, mean, max, min, prod) call: one check
+of the axis and of PyTorch's keyword names for all of them.
+
+Conventions, as PyTorch's:
+  min       the gradient is split equally among tied minima (as `max`, `torch.amin`;
+            `torch.min(x, dim)` instead sends it all to the index it returns)
+  prod      zeros are handled exactly: with one zero in a slice, only the zero gets a
+            gradient (the product of the others); with two or more, every gradient is 0
+  var, std  `ddof` as numpy's (PyTorch's `correction`): the divisor is n - ddof; it must stay
+            positive. Where std is 0, its gradient is 0 (as `torch.std`)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import validation
+from ..function import Context, Function
+from ..tensor import Tensor, _make
+from .arguments import checked_axis, refuse_keywords
+from .broadcast import Axis, expand_reduced, value_of
+from .reductions import Max
+from .selection import where
+
+__all__ = [
+    "Min", "Prod", "Var", "Std", "Cumsum", "reduce", "variance", "cumsum", "argmax", "argmin",
+]
+
+_REDUCTION_KEYWORDS = ("axis", "keepdims")
+
+
+def reduce(
+    name: str, fn: type[Function], x: Tensor, axis: Any, keepdims: bool, unknown: dict[str, Any]
+) -> Tensor:
+    """`x.<name>(axis, keepdims)`: the reduction `fn` over a checked axis (a bad one is an
+    error naming the op, as its forward's errors do; PyTorch's `dim=` / `keepdim=` an error
+    naming the method `name`)."""
+    if unknown:
+        refuse_keywords(name, unknown, _REDUCTION_KEYWORDS)
+    if axis is not None:
+        axis = checked_axis(fn.__name__, axis, x.data.shape)
+    return fn.apply(x, axis=axis, keepdims=keepdims)
+
+
+class Min(Max):
+    """Minimum over axes; the gradient is split equally among tied minima (Max's backward:
+    the winners are the elements equal to the result)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        return _saved_with_input(ctx, x, x.min(axis=axis, keepdims=keepdims))
+
+
+def _saved_with_input(ctx: Context, x: np.ndarray, out: Any) -> np.ndarray:
+    """A reduction's result as an array, saved with its input for backward."""
+    out = np.asarray(out)
+    ctx.save_for_backward(x, out)
+    return out
+
+
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """The reduced axes, non-negative and sorted."""
+    if axis is None:
+        return tuple(range(ndim))
+    listed = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    return tuple(sorted(int(a) % max(ndim, 1) for a in listed))
+
+
+class Prod(Function):
+    """Product over axes. Its gradient is the product of the other elements of the slice:
+    out / x where no product is 0 or overflows, else computed exactly without division."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        return _saved_with_input(ctx, x, x.prod(axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, out = ctx.saved_tensors
+        axis, keepdims = ctx.kwargs.get("axis"), ctx.kwargs.get("keepdims", False)
+        shape = value_of(x).shape
+        grad = expand_reduced(grad, axis, keepdims, shape)
+        values = value_of(out)
+        if values.all() and np.isfinite(values).all():  # then no x is 0: divide
+            return grad * expand_reduced(out, axis, keepdims, shape) / x
+        return grad * _product_of_others(x, _axes(axis, len(shape)))
+
+
+def _product_of_others(x: Any, axes: tuple[int, ...]) -> Any:
+    """For each element of x, the product of the other elements of its slice over `axes`
+    (same shape as x), without division, so zeros are exact."""
+    shape = x.shape
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    order = kept + axes
+    moved = tuple(shape[i] for i in order)
+    n = math.prod(shape[i] for i in axes)
+    rows = x.transpose(order).reshape(moved[: len(kept)] + (n,))  # each slice as one last axis
+    if isinstance(x, Tensor):
+        # Recorded, so it can be differentiated again: row i of each slice with its element i
+        # replaced by 1, then the product of each row (n x n per slice: only on this path).
+        spread = rows.reshape(rows.shape[:-1] + (1, n))
+        others = where(np.eye(n, dtype=np.bool_), x.dtype.type(1), spread).prod(axis=-1)
+    else:
+        # Products of the elements before and after each one: two running products.
+        before = np.ones_like(rows)
+        after = np.ones_like(rows)
+        np.cumprod(rows[..., :-1], axis=-1, out=before[..., 1:])
+        np.cumprod(rows[..., :0:-1], axis=-1, out=after[..., -2::-1])
+        others = before * after
+    return others.reshape(moved).transpose(tuple(int(i) for i in np.argsort(order)))
+
+
+def _count(shape: tuple[int, ...], axis: Axis) -> int:
+    """How many elements each result of a reduction over `axis` reduces."""
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
+
+def _check_divisor(shape: tuple[int, ...], axis: Axis, ddof: int) -> None:
+    count = _count(shape, axis)
+    if count - ddof <= 0:  # numpy would warn and give NaN or inf
+        raise ValueError(
+            f"ddof={ddof} leaves no degrees of freedom: each result reduces {count} element(s), "
+            "and the divisor is n - ddof"
+        )
+
+
+def _deviations(x: Any, axis: Axis) -> Any:
+    return x - x.mean(axis=axis, keepdims=True)
+
+
+def variance(
+    name: str, fn: type[Function], x: Tensor, axis: Any, keepdims: bool, ddof: Any,
+    unknown: dict[str, Any],
+) -> Tensor:
+    """`x.var(...)` / `x.std(...)`: checked axis and ddof, then the op `fn`."""
+    if unknown:
+        refuse_keywords(name, unknown, _REDUCTION_KEYWORDS + ("ddof",))
+    if axis is not None:
+        axis = checked_axis(fn.__name__, axis, x.data.shape)
+    ddof = validation.integer(fn.__name__, "ddof", ddof, minimum=0)
+    return fn.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+class Var(Function):
+    """Variance over axes: mean of squared deviations, times n / (n - ddof)."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False, ddof: int = 0
+    ) -> np.ndarray:
+        _check_divisor(x.shape, axis, ddof)
+        ctx.save_for_backward(x)
+        return np.asarray(x.var(axis=axis, keepdims=keepdims, ddof=ddof))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        kwargs = ctx.kwargs
+        axis, keepdims, ddof = kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+        shape = value_of(x).shape
+        grad = expand_reduced(grad, axis, keepdims, shape)
+        return grad * _deviations(x, axis) * (2.0 / (_count(shape, axis) - ddof))
+
+
+class Std(Function):
+    """Standard deviation over axes: sqrt(var). Where it is 0 the gradient is 0 (as
+    `torch.std`: every deviation is 0 there, and so is the numerator)."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False, ddof: int = 0
+    ) -> np.ndarray:
+        _check_divisor(x.shape, axis, ddof)
+        return _saved_with_input(ctx, x, x.std(axis=axis, keepdims=keepdims, ddof=ddof))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, out = ctx.saved_tensors
+        kwargs = ctx.kwargs
+        axis, keepdims, ddof = kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+        shape = value_of(x).shape
+        grad = expand_reduced(grad, axis, keepdims, shape)
+        out = expand_reduced(out, axis, keepdims, shape)
+        zero = value_of(out) == 0
+        if zero.any():  # divide by 1 there instead: the deviations, so the gradient, are 0
+            out = where(zero, out.dtype.type(1), out)
+        return grad * _deviations(x, axis) / (out * (_count(shape, axis) - ddof))
+
+
+class Cumsum(Function):
+    """Running sum along `axis` (of the flattened input when axis is None, as numpy). The
+    gradient of element i is the sum of the output gradients from i on: a running sum of the
+    reversed gradient, reversed."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: int | None = None) -> np.ndarray:
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        axis = ctx.kwargs.get("axis")
+        shape = ctx.inputs[0].data.shape
+        if axis is None:
+            return _reversed_cumsum(grad, 0).reshape(shape)
+        return _reversed_cumsum(grad, axis)
+
+
+def _reversed_cumsum(grad: Any, axis: int) -> Any:
+    flip = (slice(None),) * (axis % grad.ndim) + (slice(None, None, -1),)
+    return cumsum(grad[flip], axis)[flip]
+
+
+def cumsum(x: Any, axis: Any = None, **unknown: Any) -> Any:
+    """The running sum along `axis` (None: of the flattened x): a recorded op on a Tensor,
+    numpy's on an array."""
+    if unknown:
+        refuse_keywords("cumsum", unknown, ("axis",))
+    if not isinstance(x, Tensor):
+        return np.cumsum(x, axis=axis)
+    if axis is not None:
+        axis = checked_axis("Cumsum", axis, x.data.shape)
+        if isinstance(axis, tuple):
+            raise TypeError(f"Cumsum: axis must be one int or None, got {axis!r}")
+    return Cumsum.apply(x, axis=axis)
+
+
+def _arg(name: str, pick: Any, x: Tensor, axis: Any, keepdims: bool, unknown: dict[str, Any]) -> Tensor:
+    if unknown:
+        refuse_keywords(name, unknown, _REDUCTION_KEYWORDS)
+    data = x.data
+    if axis is not None:
+        axis = checked_axis(name, axis, data.shape)
+        if isinstance(axis, tuple):
+            raise TypeError(f"{name}: axis must be one int or None, got {axis!r}")
+    try:
+        return _make(np.asarray(pick(data, axis=axis, keepdims=keepdims)))
+    except ValueError as error:  # an empty axis has no largest element
+        raise ValueError(f"{name}: {error} (shape {data.shape}, axis={axis})") from error
+
+
+def argmax(x: Tensor, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+    """Index of the largest element (of the flattened x when axis is None; the first at
+    ties): an int Tensor that requires no grad."""
+    return _arg("argmax", np.argmax, x, axis, keepdims, unknown)
+
+
+def argmin(x: Tensor, axis: Any = None, keepdims: bool = False, **unknown: Any) -> Tensor:
+    """Index of the smallest element (of the flattened x when axis is None; the first at
+    ties): an int Tensor that requires no grad."""
+    return _arg("argmin", np.argmin, x, axis, keepdims, unknown)
