@@ -222,6 +222,18 @@ def test_func_sees_fresh_tensors_so_a_captured_tensor_is_a_constant() -> None:
     np.testing.assert_array_equal(J.data, np.diag(Y3))
 
 
+def test_a_captured_input_stays_constant_in_second_derivatives() -> None:
+    """func's argument holds a copy of the input's values: an engine that tells saved arrays
+    apart by identity cannot mistake the captured tensor for the argument (x * t, not t * x)."""
+    x, tx = Tensor(Y3.copy()), torch.tensor(Y3)
+    same(F.hessian(lambda t: (x * t * t).sum(), x), TF.hessian(lambda t: (tx * t * t).sum(), tx))
+    same(F.hessian(lambda t: (x * t).sum(), x), TF.hessian(lambda t: (tx * t).sum(), tx))
+    y = Tensor(Y3.copy(), requires_grad=True)
+    ty = torch.tensor(Y3, requires_grad=True)
+    same(F.hessian(lambda t: (y * t).exp().sum(), y, create_graph=True),
+         TF.hessian(lambda t: (ty * t).exp().sum(), ty, create_graph=True))
+
+
 def test_a_float32_input_gives_float32_results() -> None:
     x = Tensor(X23.astype(np.float32))
     assert F.jacobian(lambda t: t.exp(), x).dtype == np.float32

@@ -468,3 +468,27 @@ def test_exp_of_a_0d_tensor_differentiates_twice() -> None:
                    "ufunc on a 0-d array and a number returns a numpy scalar")
 def test_a_0d_tensor_compares_with_a_number() -> None:
     assert _a_0d_tensor_compares_with_a_number()
+
+
+@pytest.mark.xfail(strict=True, reason="engine: autograd.grad maps inputs to positions with "
+                   "{id(x): i}, so a tensor listed twice is captured at its last position only "
+                   "and the earlier one silently gets zeros (torch gives both the gradient)")
+def test_an_input_listed_twice_gets_its_gradient_at_both_positions() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    first, second = tg.grad((x * x).sum(), [x, x])
+    np.testing.assert_array_equal(second.data, [2.0, 4.0])
+    np.testing.assert_array_equal(first.data, [2.0, 4.0])
+
+
+@pytest.mark.parametrize("constant", [lambda x: x.detach(), lambda x: x.data],
+                         ids=["detached", "its-array"])
+@pytest.mark.xfail(strict=True, reason="engine: walk._SavedAsTensors hands a saved array back "
+                   "as the input Tensor whose data it is, found by id(data); a constant sharing "
+                   "that array (x.detach(), x.data) is then taken for x, so d/dx (c * x) = c "
+                   "gets a second derivative of 1 instead of 0")
+def test_a_constant_sharing_an_inputs_array_stays_constant(constant: Callable[[Tensor], Any]) -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (g,) = tg.grad((constant(x) * x).sum(), x, create_graph=True)  # c, a constant
+    np.testing.assert_array_equal(g.data, [1.0, 2.0])
+    (h,) = tg.grad(g.sum(), x, allow_unused=True, materialize_grads=True)
+    np.testing.assert_array_equal(h.data, [0.0, 0.0])

@@ -204,9 +204,10 @@ def _as_tuple(func: str, what: str, value: Any) -> tuple[bool, Tensors]:
 
 
 def _prepared_inputs(func: str, fn: Func, inputs: Any, create_graph: bool) -> tuple[bool, Tensors]:
-    """The Tensors func will see: fresh ones holding the inputs' values, so that what func
-    captured from outside is told apart from its arguments. Under create_graph an input that
-    requires grad is passed through a recorded copy, so results reach it."""
+    """The Tensors func will see: fresh ones holding copies of the inputs' values, so that
+    what func captured from outside is told apart from its arguments (also by the engine,
+    which knows a saved array by its identity). Under create_graph an input that requires
+    grad is passed through a recorded copy, so results reach it."""
     validation.callable_arg(func, "func", fn)
     is_tuple, given = _as_tuple(func, "inputs", inputs)
     if not given:
@@ -222,7 +223,7 @@ def _prepared_inputs(func: str, fn: Func, inputs: Any, create_graph: bool) -> tu
             copy.name = x.name
             prepared.append(copy)
         else:
-            prepared.append(_make(x.data, True, x.name))
+            prepared.append(_make(x.data.copy(), True, x.name))
     return is_tuple, tuple(prepared)
 
 
