@@ -35,7 +35,11 @@ __all__ = ["clock", "bump_version", "array_version", "lock", "release", "is_lock
 # stamps only when the clock has moved since then, so the common case costs one comparison.
 clock = [0]
 _stamps: dict[int, tuple[weakref.ref, int]] = {}
-_locks: dict[int, list[Any]] = {}  # id(array) -> [array, lock count, was writeable]
+# id(array) -> how many graph nodes hold it; ids whose `writeable` flag is to be given back at
+# zero. (Ints and a set, not a list per array: a million-node graph must not hand the cyclic
+# garbage collector a million containers to scan. A held array is alive, so its id is its own.)
+_counts: dict[int, int] = {}
+_restore: set[int] = set()
 # Reentrant: a graph dropped while the guard is held (the cyclic collector can run at any
 # allocation) releases its locks from `__del__` in the same thread.
 _guard = threading.RLock()  # ticks never coincide; lock counts never lose an update
@@ -109,14 +113,15 @@ def lock(values: Iterable[Any], more: Iterable[Any] = ()) -> tuple[np.ndarray, .
 def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
     """Lock `array` and each array it views (a graph's own arrays own their memory: one step)."""
     while True:
-        entry = _locks.get(id(array))
-        if entry is None:
-            writeable = array.flags.writeable
-            _locks[id(array)] = [array, 1, writeable]
-            if writeable:
+        key = id(array)
+        count = _counts.get(key)
+        if count is None:
+            _counts[key] = 1
+            if array.flags.writeable:
+                _restore.add(key)
                 array.setflags(write=False)
         else:
-            entry[1] += 1
+            _counts[key] = count + 1
         held.append(array)
         base = array.base
         if not isinstance(base, np.ndarray):
@@ -127,17 +132,19 @@ def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
 def release(held: Sequence[np.ndarray]) -> None:
     """Undo `lock`s (one, or several concatenated in order): arrays no other graph holds get
     their `writeable` flag back."""
-    locks = _locks
+    counts = _counts
     _acquire()
     try:
         for array in reversed(held):  # bases first: a view can be writeable only over one
-            entry = locks[id(array)]
-            if entry[1] == 1:
-                del locks[id(array)]
-                if entry[2]:
+            key = id(array)
+            count = counts[key]
+            if count == 1:
+                del counts[key]
+                if key in _restore:
+                    _restore.discard(key)
                     _set_writeable(array, True)
             else:
-                entry[1] -= 1
+                counts[key] = count - 1
     finally:
         _release_guard()
 
@@ -152,7 +159,7 @@ def _set_writeable(array: np.ndarray, value: bool) -> None:
 def is_locked(array: np.ndarray) -> bool:
     """Whether a live graph holds `array` or the memory it views."""
     while True:
-        if id(array) in _locks and _locks[id(array)][0] is array:
+        if id(array) in _counts:
             return True
         base = array.base
         if not isinstance(base, np.ndarray):
@@ -168,7 +175,7 @@ def write(array: np.ndarray, change: Callable[[], Any]) -> None:
     while isinstance(chain[-1].base, np.ndarray):
         chain.append(chain[-1].base)
     with _guard:
-        locked = [a for a in chain if id(a) in _locks and _locks[id(a)][0] is a]
+        locked = [a for a in chain if id(a) in _counts]
         _stamp(chain[-1])
         try:
             for a in reversed(locked):  # bases first
