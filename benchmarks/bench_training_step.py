@@ -1,24 +1,25 @@
 """One training step of a linear softmax classifier: tinygrad_edu against hand-written numpy
 and against PyTorch (CPU), side by side in one process.
 
-The step: scores = X @ W + b; loss = softmax cross-entropy (mean) + 1e-3 * sum(W^2);
-backward to dW and db. D=3072, C=10, float32, N in (256, 4096). The three contenders run in
-turn, round after round, so that noise from other processes on the machine hits all of them
-alike; each reports its median time. Targets (engine / numpy): <= 1.25 at N=256, <= 1.10 at
-N=4096.
+The step: the batch X (a numpy array, as a data loader hands it over) wrapped inside the step
+as a user's loop does (`tinygrad_edu.as_tensor(X)`, which shares its memory; PyTorch:
+`torch.from_numpy`); scores = X @ W + b; loss = softmax cross-entropy (mean) + 1e-3 * sum(W^2);
+backward to dW and db. D=3072, C=10, float32, N in (256, 4096). The contenders run in turn,
+alternating their order round after round (benchmarks/_timing.py), so that noise from other
+processes on the machine hits all of them alike; each reports its median and best round.
+Targets (engine / numpy, medians): <= 1.25 at N=256, <= 1.10 at N=4096.
 
-    python benchmarks/bench_training_step.py [--rounds 200] [--sizes 256 4096] [--no-torch]
+    python benchmarks/bench_training_step.py [--rounds 100] [--sizes 256 4096] [--no-torch]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 # Before torch is imported: its OpenMP threads sleep instead of spinning between calls, so they
 # do not steal the cores from numpy's BLAS threads in the rounds that follow.
@@ -27,8 +28,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tinygrad_edu import Tensor  # noqa: E402
+import tinygrad_edu as tg  # noqa: E402
+from _timing import machine_note, paired_runs, summary  # noqa: E402
 from tinygrad_edu.losses import softmax_cross_entropy  # noqa: E402
 from tinygrad_edu.nn import LinearClassifier  # noqa: E402
 from tinygrad_edu.regularizers import l2  # noqa: E402
@@ -36,17 +39,17 @@ from tinygrad_edu.regularizers import l2  # noqa: E402
 D, C, REG = 3072, 10, 1e-3
 TARGETS = {256: 1.25, 4096: 1.10}
 
-Step = Callable[[], tuple[float, np.ndarray, np.ndarray]]  # -> (loss, dW, db)
+Step = Callable[[], tuple[Any, Any, Any]]  # -> (loss, dW, db) arrays
 
 
 def engine_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray) -> Step:
     model = LinearClassifier(D, C, dtype=np.float32)
     model.W.copy_(W0)
-    X_tensor = Tensor(X)  # made once, as a training loop over a fixed batch would
 
-    def step() -> tuple[float, np.ndarray, np.ndarray]:
+    def step() -> tuple[Any, Any, Any]:
         model.W.grad = model.b.grad = None
-        loss = softmax_cross_entropy(model(X_tensor), y) + REG * l2(model.W)
+        batch = tg.as_tensor(X)  # inside the step, as a loop over fresh batches does: no copy
+        loss = softmax_cross_entropy(model(batch), y) + REG * l2(model.W)
         loss.backward()
         return loss.data, model.W.grad, model.b.grad
 
@@ -57,7 +60,7 @@ def numpy_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray) -> Step:
     W, b = W0.copy(), np.zeros(C, dtype=np.float32)
     rows = np.arange(len(y))
 
-    def step() -> tuple[float, np.ndarray, np.ndarray]:
+    def step() -> tuple[Any, Any, Any]:
         scores = X @ W + b
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
@@ -78,14 +81,15 @@ def torch_step(X: np.ndarray, y: np.ndarray, W0: np.ndarray, threads: int) -> St
     import torch.nn.functional as F
 
     torch.set_num_threads(threads)
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    y_t = torch.from_numpy(y.astype(np.int64))
     W = torch.tensor(W0, requires_grad=True)
     b = torch.zeros(C, dtype=torch.float32, requires_grad=True)
 
-    def step() -> tuple[float, np.ndarray, np.ndarray]:
+    def step() -> tuple[Any, Any, Any]:
         W.grad = b.grad = None
-        loss = F.cross_entropy(X_t @ W + b, y_t) + REG * (W * W).sum()
+        loss = F.cross_entropy(torch.from_numpy(X) @ W + b, y_t) + REG * (W * W).sum()
         loss.backward()
+        assert W.grad is not None and b.grad is not None
         return loss.detach().numpy(), W.grad.numpy(), b.grad.numpy()
 
     return step
@@ -113,7 +117,8 @@ def check_same(name: str, reference: tuple, result: tuple) -> None:
             raise AssertionError(f"{name}: {label} differs from numpy's")
 
 
-def bench(n: int, rounds: int, with_torch: bool, threads: int) -> dict[str, float]:
+def bench(n: int, rounds: int, with_torch: bool, threads: int) -> dict[str, tuple[float, float]]:
+    """{contender: (median, best) seconds per step} over `rounds` alternating rounds."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, D)).astype(np.float32)
     y = rng.integers(0, C, size=n)
@@ -124,23 +129,17 @@ def bench(n: int, rounds: int, with_torch: bool, threads: int) -> dict[str, floa
     reference = steps["numpy"]()
     for name, step in steps.items():
         check_same(name, reference, step())
-    for _ in range(3):  # warm up caches and thread pools
-        for step in steps.values():
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    calls = max(1, 4096 // n)  # a round of about the same length at every size
+    samples = paired_runs(dict[str, Callable[[], object]](steps), rounds=rounds, calls=calls,
+                          warmup=3)
+    return {name: summary(times) for name, times in samples.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 4096])
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = parser.parse_args()
@@ -153,25 +152,34 @@ def main() -> int:
             print("torch is not installed: skipping the PyTorch comparison")
             with_torch = False
     threads = blas_threads()
-    print(f"one training step, D={D}, C={C}, float32, numpy BLAS threads={threads}, "
-          f"median of {args.rounds} alternating rounds")
-    header = f"{'N':>6} {'numpy ms':>10} {'engine ms':>10} {'engine/numpy':>13} {'target':>7}"
+    print(f"one training step, D={D}, C={C}, float32, batch wrapped with as_tensor inside the "
+          f"step, numpy BLAS threads={threads}; median (best) of {args.rounds} alternating rounds")
+    print(f"machine: {machine_note()}")
+    header = (f"{'N':>6} {'numpy ms':>16} {'engine ms':>16} {'engine/numpy':>18} {'target':>8}")
     if with_torch:
-        header += f" {'torch ms':>10} {'engine/torch':>13}"
+        header += f" {'torch ms':>16} {'engine/torch':>18}"
     print(header)
     missed = False
     for n in args.sizes:
         t = bench(n, args.rounds, with_torch, threads)
-        ratio = t["engine"] / t["numpy"]
+        ratio, best_ratio = t["engine"][0] / t["numpy"][0], t["engine"][1] / t["numpy"][1]
         target = TARGETS.get(n)
         verdict = "" if target is None else (" ok" if ratio <= target else " MISSED")
         missed |= target is not None and ratio > target
-        line = (f"{n:>6} {1e3 * t['numpy']:>10.3f} {1e3 * t['engine']:>10.3f} {ratio:>13.3f} "
-                f"{'' if target is None else f'<= {target:.2f}':>7}{verdict}")
+        line = (f"{n:>6} {_ms(t['numpy']):>16} {_ms(t['engine']):>16} "
+                f"{f'{ratio:.3f} ({best_ratio:.3f})':>18} "
+                f"{'' if target is None else f'<= {target:.2f}':>8}{verdict}")
         if with_torch:
-            line += f" {1e3 * t['torch']:>10.3f} {t['engine'] / t['torch']:>13.3f}"
+            torch_ratio = t["engine"][0] / t["torch"][0]
+            torch_best = t["engine"][1] / t["torch"][1]
+            line += f" {_ms(t['torch']):>16} {f'{torch_ratio:.3f} ({torch_best:.3f})':>18}"
         print(line)
     return 1 if missed else 0
+
+
+def _ms(median_best: tuple[float, float]) -> str:
+    median, best = median_best
+    return f"{1e3 * median:.3f} ({1e3 * best:.3f})"
 
 
 if __name__ == "__main__":
