@@ -24,6 +24,7 @@ from . import errors, losses, nn, optim, regularizers, serialization, testing, v
 from .autograd import grad
 from .checks import (
     Culprit,
+    check_numpy_gradient,
     GradcheckError,
     GradcheckReport,
     check_gradients,
@@ -70,6 +71,7 @@ __all__ = [
     "numerical_gradient_array",
     "gradcheck",
     "check_gradients",
+    "check_numpy_gradient",
     "GradcheckError",
     "GradcheckReport",
     "Culprit",
