@@ -66,7 +66,7 @@ def vjp(func: Func, inputs: Any, v: Any = None, create_graph: bool = False,
         outputs_tuple, outs = _outputs(name, func, xs, strict)
         vs = _vectors(name, v, outs, outputs_tuple, "output", create_graph)
         grads = _grads(outs, xs, vs, create_graph)
-        result = _filled(name, grads, xs, strict, create_graph, "output")
+        result = _filled(name, grads, xs, strict, create_graph, "input")
     return _shaped(_post(outs, create_graph), outputs_tuple), _shaped(result, inputs_tuple)
 
 
@@ -91,7 +91,7 @@ def jvp(func: Func, inputs: Any, v: Any = None, create_graph: bool = False,
                              "not depend on the outputs' cotangent (an output is independent "
                              "of that input)")
         grads = _grads(grad_inputs, us, vs, create_graph)
-        result = _filled(name, grads, outs, strict, create_graph, "cotangent")
+        result = _filled(name, grads, outs, strict, create_graph, "output")
     return _shaped(_post(outs, create_graph), outputs_tuple), _shaped(result, outputs_tuple)
 
 
@@ -129,7 +129,7 @@ def hessian(func: Func, inputs: Any, create_graph: bool = False, strict: bool = 
         if strict:
             _refuse_constant(name, first, "the gradient with respect to input {i} does not "
                              "depend on the inputs (func is linear in it)")
-        gradient = _filled(name, first, xs, strict, True, "output")
+        gradient = _filled(name, first, xs, strict, True, "input")
         blocks = _jacobian_blocks(name, gradient, xs, create_graph, strict)
     return _nested(blocks, inputs_tuple, inputs_tuple)
 
@@ -144,7 +144,7 @@ def vhp(func: Func, inputs: Any, v: Any = None, create_graph: bool = False,
         inputs_tuple, xs, vs, out, first = _second_order_setup(name, func, inputs, v,
                                                                create_graph, strict)
         grads = _grads(first, xs, vs, create_graph)
-        result = _filled(name, grads, xs, strict, create_graph, "gradient")
+        result = _filled(name, grads, xs, strict, create_graph, "input")
     return _post((out,), create_graph)[0], _shaped(result, inputs_tuple)
 
 
@@ -161,7 +161,7 @@ def hvp(func: Func, inputs: Any, v: Any = None, create_graph: bool = False,
         us = tuple(_make(np.zeros(x.shape, dtype=x.dtype), True) for x in xs)
         double_back = _grads(first, xs, us, create_graph=True)  # Hᵀu, linear in u
         grads = _grads(double_back, us, vs, create_graph)
-        result = _filled(name, grads, xs, strict, create_graph, "gradient")
+        result = _filled(name, grads, xs, strict, create_graph, "input")
     return _post((out,), create_graph)[0], _shaped(result, inputs_tuple)
 
 
@@ -318,28 +318,26 @@ def _refuse_constant(func: str, grads: Sequence[Tensor | None], reason: str) -> 
 def _filled(func: str, grads: Sequence[Tensor | None], refs: Tensors, strict: bool,
             create_graph: bool, what: str) -> Tensors:
     """Zeros of refs[i]'s shape where grads[i] is None, or with strict, an error (as also for
-    a result that does not depend on the inputs under create_graph)."""
+    a result that does not depend on the inputs under create_graph). `what` names refs[i] in
+    messages: "input" or "output"."""
     filled = []
     for i, (g, ref) in enumerate(zip(grads, refs)):
         if g is None:
             if strict:
+                other = "outputs" if what == "input" else "inputs"
                 raise ValueError(
-                    f"{func}: the result does not depend on {_position(what, i)} (no path from "
-                    "it in the graph); this is not allowed with strict=True"
+                    f"{func}: {what} {i} has no path in the graph to the {other} (the result "
+                    "for it would be zeros); this is not allowed with strict=True"
                 )
             g = _make(np.zeros(ref.shape, dtype=ref.dtype))
         elif strict and create_graph and _is_constant(g):
             raise ValueError(
-                f"{func}: the result for {_position(what, i)} does not depend on the inputs, "
+                f"{func}: the result for {what} {i} does not depend on the inputs, "
                 "so it cannot be differentiated further; this is not allowed with strict=True "
                 "and create_graph=True"
             )
         filled.append(g)
     return tuple(filled)
-
-
-def _position(what: str, i: int) -> str:
-    return {"output": f"input {i}", "cotangent": f"output {i}", "gradient": f"input {i}"}[what]
 
 
 def _second_order_setup(func: str, fn: Func, inputs: Any, v: Any, create_graph: bool,
