@@ -275,6 +275,21 @@ def test_per_op_rechecks_keep_a_tensor_used_twice_as_one_input(process_executor:
     assert recheck_ops(same, [node], pool=None) == [(True, "x", True, "Mul")]
 
 
+def test_per_op_results_that_cannot_travel_back_are_a_clear_error(
+        process_executor: Any) -> None:
+    from tinygrad_edu.errors import GradientShapeError
+
+    node = (Tensor(np.arange(3.0), requires_grad=True) * 2.0).grad_fn
+
+    def check(fn: type, kwargs: dict[str, Any], inputs: tuple[Any, ...]) -> Any:
+        return GradientShapeError("bad gradient", fn.__name__, 0)  # pickles, does not unpickle
+
+    with resolve_workers(process_executor) as pool, \
+            pytest.raises(TypeError, match="re-checks cannot travel back: TypeError") as error:
+        recheck_ops(check, [node], pool=pool)
+    assert "sending their results back" in "\n".join(error.value.__notes__)
+
+
 # ----------------------------------------------------------------------------- errors
 
 

@@ -135,8 +135,8 @@ class _Failure:
     @classmethod
     def of(cls, error: BaseException, position: int | None) -> _Failure:
         try:
-            pickled: bytes | None = cloudpickle_module("gradcheck").dumps(error)
-        except Exception:
+            pickled: bytes | None = _round_trip(error)
+        except Exception:  # an exception class whose __init__ pickle cannot call again
             pickled = None
         return cls(position, pickled, type(error).__name__, str(error),
                    "".join(traceback.format_exception(error)))
@@ -505,10 +505,19 @@ def _check_ops(task: _OpTask) -> bytes | _Failure:
             except Exception as error:
                 return _Failure.of(error, k)
         try:
-            return cloudpickle_module("gradcheck").dumps(results)
+            return _round_trip(results)
         except Exception as error:
-            return _Failure.of(TypeError(f"the results of the re-checks do not pickle ({error})"),
-                               None)
+            return _Failure.of(TypeError(
+                f"the results of the re-checks cannot travel back: {type(error).__name__}: "
+                f"{error}"), None)
+
+
+def _round_trip(obj: Any) -> bytes:
+    """obj pickled, once it is known to unpickle too (an exception whose __init__ takes more
+    than its message pickles, then fails to load)."""
+    data: bytes = cloudpickle_module("gradcheck").dumps(obj)
+    pickle.loads(data)
+    return data
 
 
 def recheck_ops(
