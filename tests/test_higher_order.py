@@ -446,9 +446,6 @@ def test_a_users_backward_calling_numpy_on_a_recorded_gradient_names_the_functio
 # --------------------------------------------------------------------------- engine bugs found
 
 
-@pytest.mark.xfail(strict=True, reason="engine: walk.py checks a returned gradient only when it "
-                   "is not an ndarray of the input's shape and dtype, so under create_graph an "
-                   "array of the right shape passes and the second derivative is silently zero")
 def test_a_users_backward_returning_an_array_under_create_graph_is_refused() -> None:
     x = Tensor([-1.0, 2.0], requires_grad=True)
     # The upstream gradient is constant here, so np.where reads it and returns an array.
@@ -457,22 +454,14 @@ def test_a_users_backward_returning_an_array_under_create_graph_is_refused() -> 
         tg.grad(NumpyReLU.apply(x).sum(), x, create_graph=True)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Exp.forward saves np.exp(x), a numpy scalar for "
-                   "a 0-d x, which Function.apply then wraps in a new array: the saved value is "
-                   "not the output's data, so under create_graph it stays a constant")
 def test_exp_of_a_0d_tensor_differentiates_twice() -> None:
     assert _exp_of_a_0d_tensor_differentiates_twice()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: compare() requires an ndarray result, but a "
-                   "ufunc on a 0-d array and a number returns a numpy scalar")
 def test_a_0d_tensor_compares_with_a_number() -> None:
     assert _a_0d_tensor_compares_with_a_number()
 
 
-@pytest.mark.xfail(strict=True, reason="engine: autograd.grad maps inputs to positions with "
-                   "{id(x): i}, so a tensor listed twice is captured at its last position only "
-                   "and the earlier one silently gets zeros (torch gives both the gradient)")
 def test_an_input_listed_twice_gets_its_gradient_at_both_positions() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     first, second = tg.grad((x * x).sum(), [x, x])
@@ -482,10 +471,6 @@ def test_an_input_listed_twice_gets_its_gradient_at_both_positions() -> None:
 
 @pytest.mark.parametrize("constant", [lambda x: x.detach(), lambda x: x.data],
                          ids=["detached", "its-array"])
-@pytest.mark.xfail(strict=True, reason="engine: walk._SavedAsTensors hands a saved array back "
-                   "as the input Tensor whose data it is, found by id(data); a constant sharing "
-                   "that array (x.detach(), x.data) is then taken for x, so d/dx (c * x) = c "
-                   "gets a second derivative of 1 instead of 0")
 def test_a_constant_sharing_an_inputs_array_stays_constant(constant: Callable[[Tensor], Any]) -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     (g,) = tg.grad((constant(x) * x).sum(), x, create_graph=True)  # c, a constant
@@ -494,10 +479,6 @@ def test_a_constant_sharing_an_inputs_array_stays_constant(constant: Callable[[T
     np.testing.assert_array_equal(h.data, [0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="engine: autograd._as_result records ZeroDerivative after "
-                   "run_backward has restored the caller's grad mode, so under no_grad a constant "
-                   "gradient comes back unrecorded (the others are recorded) and differentiating "
-                   "it again raises 'does not require grad'")
 def test_create_graph_under_no_grad_records_constant_gradients_too() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (2 * x).sum()

@@ -7,6 +7,7 @@ The modules, one concern each (ARCHITECTURE.md has the map):
     function       Function (the one mechanism every op uses) and its Context (the graph node)
     walk           the reverse-mode walk behind backward() and grad()
     autograd       grad(outputs, inputs, create_graph=...): gradients returned, to any order
+    functional     vjp, jvp, jacobian, hessian, hvp (torch.autograd.functional's API)
     ops/           the built-in ops, each a Function with forward and backward together
     errors         typed errors (a bad gradient names its op and input)
     validation     one helper for every public argument
@@ -20,7 +21,18 @@ The modules, one concern each (ARCHITECTURE.md has the map):
     testing/       helpers for your own pytest suite (check_function, strategies)
 """
 
-from . import errors, losses, nn, optim, regularizers, serialization, testing, validation, versions
+from . import (
+    errors,
+    functional,
+    losses,
+    nn,
+    optim,
+    regularizers,
+    serialization,
+    testing,
+    validation,
+    versions,
+)
 from .autograd import grad
 from .checks import (
     Culprit,
@@ -100,6 +112,7 @@ __all__ = [
     "render_graph",
     # submodules
     "errors",
+    "functional",
     "versions",
     "losses",
     "nn",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .function import Context, Function
+from .modes import enable_grad
 from .ops.broadcast import zeros_like
 from .tensor import Tensor, _make, topological_order
 from .walk import named, run_backward
@@ -61,13 +62,16 @@ def grad(
     if retain_graph is None:
         retain_graph = create_graph
     roots = [(o, g) for o, g in zip(outs, seeds) if o.requires_grad]
-    capture = {id(x): i for i, x in enumerate(ins)}
+    capture: dict[int, int] = {}
+    for i, x in enumerate(ins):
+        capture.setdefault(id(x), i)  # an input listed twice is captured once, then copied
     found: list[Any] = [None] * len(ins)
     if roots:
         found = run_backward(
             [o for o, _ in roots], [g for _, g in roots], retain_graph, create_graph, capture
         ) or found
         found += [None] * (len(ins) - len(found))
+    found = [found[capture[id(x)]] for x in ins]
     results: list[Tensor | None] = []
     reached: set[int] | None = None
     for i, (x, g) in enumerate(zip(ins, found)):
@@ -147,8 +151,10 @@ def _as_result(g: Any, x: Tensor, ins: list[Tensor], create_graph: bool) -> Tens
         g = g.astype(x.dtype)
     if not g.requires_grad:
         # Computed from constants only: its derivative with respect to the inputs is zero.
-        # Record that, so differentiating it again gives zeros rather than "unused".
-        g = ZeroDerivative.apply(g, *ins)
+        # Record that (also under no_grad: create_graph asks for a graph), so differentiating
+        # it again gives zeros rather than "unused".
+        with enable_grad():
+            g = ZeroDerivative.apply(g, *ins)
     return g
 
 

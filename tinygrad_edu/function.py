@@ -93,6 +93,7 @@ class Context:
     created_at: int
     locked: tuple[np.ndarray, ...]
     trace: list[traceback.FrameSummary] | None
+    forward_arrays: list[Any]  # only when two inputs shared an array (in __dict__; see _distinct)
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""
@@ -162,6 +163,8 @@ class Function:
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
         recorded = True in needs and modes.grad_enabled
+        if len(arrays) == 2 and arrays[0] is arrays[1] and inputs[0] is not inputs[1]:
+            arrays[1] = _distinct(arrays[1])  # c * x with c = x.detach(): see _distinct
         # The node and the output Tensor are filled in here, with no constructor calls: this is
         # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
         ctx = _new_object(Context)
@@ -169,12 +172,18 @@ class Function:
         ctx.kwargs = kwargs or _NO_KWARGS
         ctx.saved_tensors, ctx.trace, ctx.locked = (), None, ()
         ctx.sequence_nr, ctx.created_at = next(_op_sequence), versions.clock[0]
+        if len(arrays) > 2:
+            _give_distinct_arrays(ctx, inputs, arrays)
+        elif len(arrays) == 2 and type(arrays[1]) is _View:
+            ctx.forward_arrays = arrays
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError, OverflowError) as error:
             raise _named_error(cls, error, arrays, kwargs) from error
         if type(out) is not np.ndarray or out.dtype.kind not in "fiub":
-            out = _as_output_array(cls, out)
+            returned, out = out, _as_output_array(cls, out)
+            if ctx.saved_tensors and out is not returned:  # a numpy scalar it saved, now wrapped
+                ctx.saved_tensors = tuple(out if v is returned else v for v in ctx.saved_tensors)
         result = _new_object(Tensor)
         result.data, result.grad, result.name, result._retains_grad = out, None, None, False
         if recorded:
@@ -188,6 +197,30 @@ class Function:
         if modes.anomaly:
             _check_forward_anomaly(ctx, out)
         return result
+
+
+class _View(np.ndarray):
+    """Marks a view `apply` made so that two inputs sharing one array reach forward as two
+    array objects (a plain ndarray to everything else)."""
+
+
+def _distinct(array: Any) -> Any:
+    """A view of `array` (same memory, another object), for an input position whose array is
+    also another input's: under create_graph the walk maps what forward saved back to the
+    inputs by the identity of these arrays, and `c * x` with c = x.detach() must keep c a
+    constant."""
+    return array.view(_View) if isinstance(array, np.ndarray) else array
+
+
+def _give_distinct_arrays(ctx: Context, inputs: tuple[Any, ...], arrays: list[Any]) -> None:
+    seen: dict[int, Any] = {}
+    changed = False
+    for i, (x, a) in enumerate(zip(inputs, arrays)):
+        first = seen.setdefault(id(a), x)
+        if first is not x and isinstance(a, np.ndarray):
+            arrays[i], changed = _distinct(a), True
+    if changed:
+        ctx.forward_arrays = arrays
 
 
 def _holds_arrays(kwargs: dict[str, Any]) -> bool:

@@ -138,7 +138,10 @@ def _walk(
         for x, needs, gx in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needs or gx is None:
                 continue
-            if type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is not x.data.dtype:
+            if (
+                type(gx) is not np.ndarray or gx.shape != x.data.shape or gx.dtype is not x.data.dtype
+                or create_graph  # there, an array is refused: its derivative would be lost
+            ):
                 gx = _checked_gradient(node, x, gx, input_grads, create_graph)
             if anomaly:
                 _check_backward_anomaly(node, x, gx, input_grads)
@@ -210,7 +213,11 @@ class _SavedAsTensors:
 
     def __init__(self, node: Context, output: Tensor) -> None:
         self._node = node
-        by_data = {id(x.data): x for x in node.inputs if _is_tensor(x)}
+        # The arrays forward received, by identity (when two inputs shared an array, apply gave
+        # the later one a view of its own: see `Function.apply`), so a constant sharing an
+        # input's memory (x.detach(), x.data) stays a constant.
+        received = node.__dict__.get("forward_arrays") or [getattr(x, "data", None) for x in node.inputs]
+        by_data = {id(a): x for a, x in zip(received, node.inputs) if _is_tensor(x)}
         by_data[id(output.data)] = output
         self.saved_tensors = tuple(
             by_data.get(id(s), s) if isinstance(s, np.ndarray) else s for s in node.saved_tensors

@@ -31,6 +31,8 @@ def compare(ufunc: Any, a: Any, b: Any) -> Tensor:
             f"comparison {_SYMBOLS.get(ufunc, ufunc.__name__)}: {error} (shapes {np.shape(av)} "
             f"and {np.shape(bv)})"
         ) from error
+    if isinstance(out, np.bool_):  # a 0-d array and a number give a numpy scalar
+        out = np.asarray(out)
     if not isinstance(out, np.ndarray) or out.dtype != np.bool_:
         raise TypeError(
             f"comparison {_SYMBOLS.get(ufunc, ufunc.__name__)}: cannot compare a tensor with "
