@@ -36,10 +36,10 @@ from . import (
 from .autograd import grad
 from .checks import (
     Culprit,
-    check_numpy_gradient,
     GradcheckError,
     GradcheckReport,
     check_gradients,
+    check_numpy_gradient,
     gradcheck,
     numerical_gradient,
     numerical_gradient_array,
