@@ -49,6 +49,9 @@ def refuse_keywords(func: str, unknown: dict[str, Any], takes: Sequence[str]) ->
 def checked_axis(func: str, axis: Any, shape: tuple[int, ...]) -> Any:
     """`axis` (an int, a tuple of distinct ints, or None) of a tensor of `shape`, non-negative;
     a bad one raises an error naming `func` and the shape."""
+    ndim = len(shape)
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the full check
+        return axis % ndim
     try:
         return validation.axis(func, "axis", axis, len(shape))
     except ValueError as error:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import string
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,7 +29,21 @@ __all__ = ["Einsum", "einsum"]
 _LETTERS = string.ascii_letters
 _OPTIMIZE_FROM = 4096  # elements: below, numpy's path search costs more than it saves
 
-Labels = tuple[tuple[str, ...], str]
+# np.einsum(..., optimize=False) without its argument handling: the hot path of small einsums.
+try:
+    from numpy._core.multiarray import c_einsum as _c_einsum  # numpy 2
+except ImportError:  # pragma: no cover - numpy 1.x
+    _c_einsum = functools.partial(np.einsum, optimize=False)
+
+
+
+class Parsed(NamedTuple):
+    """Subscripts made explicit: the index letters of each operand and of the output
+    ("..." replaced by letters), and the same as one numpy subscripts string."""
+
+    labels: tuple[str, ...]
+    output: str
+    explicit: str
 
 
 class Einsum(Function):
@@ -37,55 +52,62 @@ class Einsum(Function):
 
     @staticmethod
     def forward(ctx: Context, *operands: np.ndarray, subscripts: str = "") -> np.ndarray:
-        labels, output = parse(subscripts, tuple(np.ndim(o) for o in operands))
+        operands = tuple(np.asarray(o) for o in operands)
+        parsed = parse(subscripts, tuple(o.ndim for o in operands))
         ctx.save_for_backward(*operands)
-        return np.asarray(_numpy_einsum(_explicit(labels, output), operands))
+        return np.asarray(_numpy_einsum(parsed.explicit, operands))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
         operands = ctx.saved_tensors
-        labels, output = parse(ctx.kwargs["subscripts"], tuple(value_of(o).ndim for o in operands))
+        labels, output, _ = parse(ctx.kwargs["subscripts"], tuple(value_of(o).ndim for o in operands))
         return tuple(
             _operand_grad(k, grad, operands, labels, output) if needs else None
             for k, needs in enumerate(ctx.needs_input_grad)
         )
 
 
+@functools.lru_cache(maxsize=512)
+def _gradient_plan(labels: tuple[str, ...], output: str, k: int) -> tuple[str, tuple[int, ...], str]:
+    """How to get operand k's gradient: (the einsum of grad and the other operands, the
+    other operands' positions, the indices of k that einsum gives back)."""
+    others = tuple(j for j in range(len(labels)) if j != k)
+    available = set(output).union(*(labels[j] for j in others))
+    kept = "".join(c for c in labels[k] if c in available)
+    return ",".join([output] + [labels[j] for j in others]) + "->" + kept, others, kept
+
+
 def _operand_grad(k: int, grad: Any, operands: Any, labels: tuple[str, ...], output: str) -> Any:
     """The gradient of operand k: an einsum of grad with the other operands into k's indices."""
-    target = labels[k]
-    others = [j for j in range(len(operands)) if j != k]
-    available = set(output).union(*(labels[j] for j in others))
-    kept = "".join(c for c in target if c in available)
-    expression = ",".join([output] + [labels[j] for j in others]) + "->" + kept
-    part = _einsum(expression, grad, *(operands[j] for j in others))
-    shape = value_of(operands[k]).shape
+    expression, others, kept = _gradient_plan(labels, output, k)
+    others_operands = [operands[j] for j in others]
+    if isinstance(grad, Tensor):  # under create_graph: recorded, to be differentiated again
+        part = Einsum.apply(grad, *others_operands, subscripts=expression)
+    else:
+        part = _numpy_einsum(expression, [grad, *others_operands])
+    x = value_of(operands[k])
+    if part.shape != x.shape:
+        part = _fitted(part, labels[k], kept, x.shape)
+    return part if part.dtype == x.dtype else part.astype(x.dtype)
+
+
+def _fitted(part: Any, target: str, kept: str, shape: tuple[int, ...]) -> Any:
+    """An operand's gradient, computed over the indices `kept`, brought to its `shape`."""
     full = tuple(part.shape[kept.index(c)] if c in kept else 1 for c in target)
-    if part.shape != full:  # give back, as size 1, the indices found only in operand k
+    if part.shape != full:  # give back, as size 1, the indices found only in this operand
         part = part.reshape(full)
     stretched = tuple(i for i, (m, n) in enumerate(zip(full, shape)) if n == 1 and m != 1)
-    if stretched:  # operand k broadcast along these axes: sum them back
+    if stretched:  # the operand was broadcast along these axes: sum them back
         part = part.sum(axis=stretched, keepdims=True)
-    if part.shape != shape:  # the indices found only in operand k: the gradient is spread
+    if part.shape != shape:  # the indices found only in this operand: the gradient is spread
         part = broadcast_to(part, shape)
-    dtype = value_of(operands[k]).dtype
-    return part if part.dtype == dtype else part.astype(dtype)
+    return part
 
 
-def _numpy_einsum(expression: str, arrays: Any) -> Any:
-    big = len(arrays) > 2 or sum(np.size(a) for a in arrays) >= _OPTIMIZE_FROM
-    return np.einsum(expression, *arrays, optimize="greedy" if big else False)
-
-
-def _einsum(expression: str, *operands: Any) -> Any:
-    """An einsum of explicit, checked subscripts: recorded if an operand is a Tensor."""
-    if any(isinstance(o, Tensor) for o in operands):
-        return Einsum.apply(*operands, subscripts=expression)
-    return _numpy_einsum(expression, operands)
-
-
-def _explicit(labels: tuple[str, ...], output: str) -> str:
-    return ",".join(labels) + "->" + output
+def _numpy_einsum(expression: str, arrays: Sequence[np.ndarray]) -> Any:
+    if len(arrays) > 2 or arrays[0].size + arrays[-1].size >= _OPTIMIZE_FROM:
+        return np.einsum(expression, *arrays, optimize="greedy")
+    return _c_einsum(expression, *arrays)
 
 
 def einsum(subscripts: str, *operands: Any) -> Any:
@@ -109,12 +131,12 @@ def einsum(subscripts: str, *operands: Any) -> Any:
     for i, a in enumerate(arrays):
         if a.dtype.kind not in "fiub":
             raise TypeError(f"einsum: operand {i} must hold real numbers, got dtype {a.dtype}")
-    labels, output = parse(subscripts, tuple(a.ndim for a in arrays))
-    _check_sizes(labels, arrays)
+    parsed = parse(subscripts, tuple(a.ndim for a in arrays))
+    _check_sizes(parsed.labels, arrays)
     items = [o if isinstance(o, Tensor) else a for o, a in zip(operands, arrays)]
     if any(isinstance(o, Tensor) for o in items):
         return Einsum.apply(*items, subscripts=subscripts)
-    return np.asarray(_numpy_einsum(_explicit(labels, output), arrays))
+    return np.asarray(_numpy_einsum(parsed.explicit, arrays))
 
 
 def _check_sizes(labels: tuple[str, ...], arrays: list[np.ndarray]) -> None:
@@ -133,7 +155,7 @@ def _check_sizes(labels: tuple[str, ...], arrays: list[np.ndarray]) -> None:
 
 
 @functools.lru_cache(maxsize=512)
-def parse(subscripts: str, ndims: tuple[int, ...]) -> Labels:
+def parse(subscripts: str, ndims: tuple[int, ...]) -> Parsed:
     """The index letters of each operand and of the output, "..." replaced by letters unused
     in `subscripts`, for operands of `ndims` dimensions. Raises ValueError naming einsum."""
     text = subscripts.replace(" ", "")
@@ -183,7 +205,8 @@ def parse(subscripts: str, ndims: tuple[int, ...]) -> Labels:
         term.replace("...", free[width - (ndim - len(term) + 3):]) if "..." in term else term
         for term, ndim in zip(terms, ndims)
     )
-    return labels, _output(subscripts, given_output, labels, free)
+    output = _output(subscripts, given_output, labels, free)
+    return Parsed(labels, output, ",".join(labels) + "->" + output)
 
 
 def _output(subscripts: str, given: str | None, labels: tuple[str, ...], free: str) -> str:

@@ -101,27 +101,27 @@ def cos(x: Any) -> Any:
 
 class Clip(Function):
     """x limited to [min, max] (either bound may be None). The gradient passes where
-    min <= x <= max, bounds included, as `torch.clamp`'s; it is 0 strictly outside."""
+    min <= x <= max, bounds included, as `torch.clamp`'s; it is 0 strictly outside (and
+    everywhere when min > max, where every element is max)."""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, min: Any = None, max: Any = None) -> np.ndarray:  # noqa: A002
-        ctx.save_for_backward(x)
-        if x.dtype.kind == "f":  # a bound combines in x's dtype (float32 stays float32)
-            kind = x.dtype.type
-            min, max = (None if b is None else kind(b) for b in (min, max))
-        return np.asarray(np.clip(x, min, max))
+        # A bound combines in x's dtype (float32 stays float32).
+        kind = x.dtype.type if x.dtype.kind == "f" else float
+        out = x if min is None else np.maximum(x, kind(min))
+        out = np.asarray(out if max is None else np.minimum(out, kind(max)))
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (x,) = ctx.saved_tensors
+        x, out = ctx.saved_tensors
         low, high = ctx.kwargs.get("min"), ctx.kwargs.get("max")
         xv = value_of(x)  # which elements pass is piecewise constant: a plain mask
-        if low is None:
-            inside = xv <= high
-        elif high is None:
-            inside = xv >= low
-        else:
-            inside = (xv >= low) & (xv <= high)
+        if low is not None and high is not None and low > high:
+            inside = np.zeros(xv.shape, dtype=np.bool_)
+        else:  # unchanged by the clip exactly where min <= x <= max (NaN: never)
+            inside = xv == value_of(out)
         return where(inside, grad, grad.dtype.type(0))
 
 

@@ -173,7 +173,7 @@ def flatten(x: Any, **unknown: Any) -> Any:
     """x as one axis, in row-major order (a Reshape)."""
     if unknown:
         refuse_keywords("flatten", unknown, ())
-    return _reshaped(x, (int(np.prod(np.shape(value_of(x)))),))
+    return _reshaped(x, (x.size if isinstance(x, Tensor) else int(np.size(x)),))
 
 
 def reshape(x: Tensor, shape: tuple[Any, ...], unknown: dict[str, Any]) -> Tensor:

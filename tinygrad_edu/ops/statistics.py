@@ -55,7 +55,7 @@ class Min(Max):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        return _saved_with_input(ctx, x, x.min(axis=axis, keepdims=keepdims))
+        return _saved_with_input(ctx, x, np.minimum.reduce(x, axis=axis, keepdims=keepdims))  # type: ignore[call-overload]
 
 
 def _saved_with_input(ctx: Context, x: np.ndarray, out: Any) -> np.ndarray:
@@ -87,10 +87,13 @@ class Prod(Function):
         axis, keepdims = ctx.kwargs.get("axis"), ctx.kwargs.get("keepdims", False)
         shape = value_of(x).shape
         grad = expand_reduced(grad, axis, keepdims, shape)
-        values = value_of(out)
-        if values.all() and np.isfinite(values).all():  # then no x is 0: divide
+        if _all_nonzero_and_finite(value_of(out)):  # then no x is 0: divide
             return grad * expand_reduced(out, axis, keepdims, shape) / x
         return grad * _product_of_others(x, _axes(axis, len(shape)))
+
+
+def _all_nonzero_and_finite(values: np.ndarray) -> bool:
+    return bool(np.logical_and.reduce(np.isfinite(values) & (values != 0), axis=None))
 
 
 def _product_of_others(x: Any, axes: tuple[int, ...]) -> Any:
@@ -122,17 +125,29 @@ def _count(shape: tuple[int, ...], axis: Axis) -> int:
     return math.prod(shape[a] for a in _axes(axis, len(shape)))
 
 
-def _check_divisor(shape: tuple[int, ...], axis: Axis, ddof: int) -> None:
-    count = _count(shape, axis)
+def _moments(x: np.ndarray, axis: Axis, keepdims: bool, ddof: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x minus its mean over axis, the variance): computed as np.var does, keeping the
+    deviations for backward."""
+    count = _count(x.shape, axis)
     if count - ddof <= 0:  # numpy would warn and give NaN or inf
         raise ValueError(
             f"ddof={ddof} leaves no degrees of freedom: each result reduces {count} element(s), "
             "and the divisor is n - ddof"
         )
+    deviations = x - np.add.reduce(x, axis=axis, keepdims=True) / count
+    variance = np.add.reduce(deviations * deviations, axis=axis, keepdims=keepdims) / (count - ddof)  # type: ignore[call-overload]
+    return deviations, np.asarray(variance)
 
 
-def _deviations(x: Any, axis: Axis) -> Any:
-    return x - x.mean(axis=axis, keepdims=True)
+def _deviations(x: Any, saved: np.ndarray, axis: Axis) -> Any:
+    """x minus its mean: as saved by forward, or, under create_graph (x is then the input's
+    Tensor), recomputed from x so that the second derivative reaches it."""
+    return x - x.mean(axis=axis, keepdims=True) if isinstance(x, Tensor) else saved
+
+
+def _settings(ctx: Context) -> tuple[Axis, bool, int]:
+    kwargs = ctx.kwargs
+    return kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
 
 
 def variance(
@@ -149,24 +164,23 @@ def variance(
 
 
 class Var(Function):
-    """Variance over axes: mean of squared deviations, times n / (n - ddof)."""
+    """Variance over axes: the sum of squared deviations from the mean over n - ddof."""
 
     @staticmethod
     def forward(
         ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False, ddof: int = 0
     ) -> np.ndarray:
-        _check_divisor(x.shape, axis, ddof)
-        ctx.save_for_backward(x)
-        return np.asarray(x.var(axis=axis, keepdims=keepdims, ddof=ddof))
+        deviations, out = _moments(x, axis, keepdims, ddof)
+        ctx.save_for_backward(x, deviations)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        kwargs = ctx.kwargs
-        axis, keepdims, ddof = kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+        x, deviations = ctx.saved_tensors
+        axis, keepdims, ddof = _settings(ctx)
         shape = value_of(x).shape
         grad = expand_reduced(grad, axis, keepdims, shape)
-        return grad * _deviations(x, axis) * (2.0 / (_count(shape, axis) - ddof))
+        return grad * _deviations(x, deviations, axis) * (2.0 / (_count(shape, axis) - ddof))
 
 
 class Std(Function):
@@ -177,21 +191,22 @@ class Std(Function):
     def forward(
         ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False, ddof: int = 0
     ) -> np.ndarray:
-        _check_divisor(x.shape, axis, ddof)
-        return _saved_with_input(ctx, x, x.std(axis=axis, keepdims=keepdims, ddof=ddof))
+        deviations, variance = _moments(x, axis, keepdims, ddof)
+        out = np.sqrt(variance, out=variance)
+        ctx.save_for_backward(x, deviations, out)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, out = ctx.saved_tensors
-        kwargs = ctx.kwargs
-        axis, keepdims, ddof = kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+        x, deviations, out = ctx.saved_tensors
+        axis, keepdims, ddof = _settings(ctx)
         shape = value_of(x).shape
         grad = expand_reduced(grad, axis, keepdims, shape)
         out = expand_reduced(out, axis, keepdims, shape)
         zero = value_of(out) == 0
-        if zero.any():  # divide by 1 there instead: the deviations, so the gradient, are 0
+        if np.logical_or.reduce(zero, axis=None):  # divide by 1 there: the deviations are 0
             out = where(zero, out.dtype.type(1), out)
-        return grad * _deviations(x, axis) / (out * (_count(shape, axis) - ddof))
+        return grad * _deviations(x, deviations, axis) / (out * (_count(shape, axis) - ddof))
 
 
 class Cumsum(Function):
@@ -201,7 +216,7 @@ class Cumsum(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int | None = None) -> np.ndarray:
-        return np.cumsum(x, axis=axis)
+        return _running_sum(x, axis)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -212,9 +227,17 @@ class Cumsum(Function):
         return _reversed_cumsum(grad, axis)
 
 
+def _running_sum(x: np.ndarray, axis: int | None) -> np.ndarray:
+    if x.dtype.kind != "f":  # numpy widens small ints (and counts bools): its cumsum does that
+        return np.cumsum(x, axis=axis)
+    return np.add.accumulate(x.reshape(-1) if axis is None else x, axis=axis or 0)
+
+
 def _reversed_cumsum(grad: Any, axis: int) -> Any:
     flip = (slice(None),) * (axis % grad.ndim) + (slice(None, None, -1),)
-    return cumsum(grad[flip], axis)[flip]
+    if isinstance(grad, Tensor):
+        return Cumsum.apply(grad[flip], axis=axis)[flip]
+    return np.add.accumulate(grad[flip], axis=axis)[flip]
 
 
 def cumsum(x: Any, axis: Any = None, **unknown: Any) -> Any:
