@@ -163,8 +163,6 @@ class Function:
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
         recorded = True in needs and modes.grad_enabled
-        if len(arrays) == 2 and arrays[0] is arrays[1] and inputs[0] is not inputs[1]:
-            arrays[1] = _distinct(arrays[1])  # c * x with c = x.detach(): see _distinct
         # The node and the output Tensor are filled in here, with no constructor calls: this is
         # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
         ctx = _new_object(Context)
@@ -172,10 +170,8 @@ class Function:
         ctx.kwargs = kwargs or _NO_KWARGS
         ctx.saved_tensors, ctx.trace, ctx.locked = (), None, ()
         ctx.sequence_nr, ctx.created_at = next(_op_sequence), versions.clock[0]
-        if len(arrays) > 2:
-            _give_distinct_arrays(ctx, inputs, arrays)
-        elif len(arrays) == 2 and type(arrays[1]) is _View:
-            ctx.forward_arrays = arrays
+        if len(arrays) > 1 and _shared(inputs, arrays):
+            _give_distinct_arrays(ctx, inputs, arrays)  # c * x with c = x.detach()
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError, OverflowError) as error:
@@ -210,6 +206,13 @@ def _distinct(array: Any) -> Any:
     inputs by the identity of these arrays, and `c * x` with c = x.detach() must keep c a
     constant."""
     return array.view(_View) if isinstance(array, np.ndarray) else array
+
+
+def _shared(inputs: tuple[Any, ...], arrays: list[Any]) -> bool:
+    """Whether two different inputs hand forward the same array object."""
+    if len(arrays) == 2:
+        return arrays[0] is arrays[1] and inputs[0] is not inputs[1]
+    return len({id(a) for a in arrays}) < len({id(x) for x in inputs})
 
 
 def _give_distinct_arrays(ctx: Context, inputs: tuple[Any, ...], arrays: list[Any]) -> None:

@@ -241,19 +241,26 @@ def _write_grads(arrived: list[tuple[Tensor, Any]]) -> None:
         for x, _ in arrived:
             held = x.grad
             if held is not None and (
-                type(held) is not np.ndarray or held.shape != x.data.shape or held.dtype.kind != "f"
+                type(held) is not np.ndarray or held.shape != x.data.shape or held.dtype is not x.data.dtype
             ):
-                raise ValueError(
-                    f"backward: the tensor{named(x.name)} of shape {x.data.shape} holds a .grad "
-                    f"that is not a float array of its shape ({type(held).__name__}"
-                    f"{' of shape ' + str(np.shape(held)) if hasattr(held, 'shape') else ''}); "
-                    "set it to None (zero_grad()) before backward"
-                )
+                _check_held_grad(x, held)
         for x, gx in arrived:
             if x.grad is None:
                 x.grad = np.array(gx, dtype=x.data.dtype)  # a copy we own, in the tensor's dtype
             else:
                 x.grad += gx
+
+
+def _check_held_grad(x: Tensor, held: Any) -> None:
+    """A `.grad` set by hand must be a float array of the tensor's shape to be added to."""
+    if type(held) is np.ndarray and held.shape == x.data.shape and held.dtype.kind == "f":
+        return
+    raise ValueError(
+        f"backward: the tensor{named(x.name)} of shape {x.data.shape} holds a .grad "
+        f"that is not a float array of its shape ({type(held).__name__}"
+        f"{' of shape ' + str(np.shape(held)) if hasattr(held, 'shape') else ''}); "
+        "set it to None (zero_grad()) before backward"
+    )
 
 
 def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
