@@ -474,3 +474,13 @@ def test_a_hand_set_grad_of_the_wrong_shape_is_refused_before_any_accumulation()
         (a * b).sum().backward()
     np.testing.assert_array_equal(a.grad, [0.0, 0.0])
     np.testing.assert_array_equal(b.grad, np.zeros(3))
+
+
+def test_numerical_gradient_on_an_array_a_live_graph_holds_says_how_to_release_it() -> None:
+    W = Tensor(np.ones(3), requires_grad=True)
+    loss = (W * W).sum()
+    with pytest.raises(tg.errors.LockedArrayError, match="live graph.*backward"):
+        tg.numerical_gradient(lambda w: float((w * w).sum()), W.data)
+    loss.backward()
+    np.testing.assert_allclose(tg.numerical_gradient(lambda w: float((w * w).sum()), W.data),
+                               [2.0, 2.0, 2.0], rtol=1e-8)

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import versions
+from ..errors import LockedArrayError
 from ..function import no_grad
 from ..tensor import Tensor
 from ..validation import callable_arg, one_of, positive_float
@@ -234,4 +236,10 @@ def _check_perturbable(array: Any) -> None:
             "a step of eps cannot be represented in it"
         )
     if not array.flags.writeable:
+        if versions.is_locked(array):
+            raise LockedArrayError(
+                "numerical_gradient: x is held by a live graph (an op saved it for backward), so "
+                "it is read-only until that graph is released: call backward() on its output or "
+                "drop it (del loss) before the numerical check"
+            )
         raise ValueError("numerical_gradient: x is read-only; it must be perturbed in place")
