@@ -44,7 +44,7 @@ class Relu(SavesOutput):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         (out,) = ctx.saved_tensors
-        return where(value_of(out) > 0, grad, grad.dtype.type(0))  # out > 0 exactly where x > 0
+        return where(value_of(out) > 0, grad, 0.0)  # out > 0 exactly where x > 0; 0.0 keeps float32
 
 
 class Tanh(SavesOutput):

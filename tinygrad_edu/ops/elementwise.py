@@ -106,10 +106,9 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, min: Any = None, max: Any = None) -> np.ndarray:  # noqa: A002
-        # A bound combines in x's dtype (float32 stays float32).
-        kind = x.dtype.type if x.dtype.kind == "f" else float
-        out = x if min is None else np.maximum(x, kind(min))
-        out = np.asarray(out if max is None else np.minimum(out, kind(max)))
+        # Bounds are Python numbers (`clip` makes them so): they combine in x's dtype.
+        out = x if min is None else np.maximum(x, min)
+        out = np.asarray(out if max is None else np.minimum(out, max))
         ctx.save_for_backward(x, out)
         return out
 
@@ -122,12 +121,12 @@ class Clip(Function):
             inside = np.zeros(xv.shape, dtype=np.bool_)
         else:  # unchanged by the clip exactly where min <= x <= max (NaN: never)
             inside = xv == value_of(out)
-        return where(inside, grad, grad.dtype.type(0))
+        return where(inside, grad, 0.0)  # a Python 0.0 combines in grad's dtype
 
 
 def _bound(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
+    if value is None or (type(value) is float and value == value):  # the common case: done
+        return value
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_))
     if not number:
@@ -138,7 +137,7 @@ def _bound(name: str, value: Any) -> float | None:
         )
     if math.isnan(value):
         raise ValueError(f"clip: {name} must not be NaN")
-    return value
+    return value.item() if isinstance(value, np.generic) else value  # a Python number: weak
 
 
 def clip(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
