@@ -15,6 +15,8 @@ The modules, in the order a call of `gradcheck(fn, inputs)` meets them:
                  evaluations at perturbed points
     guards       every op replayed on guarded copies: side effects, randomness, state
     culprits     on failure, every op differenced on a copy of its own inputs
+    gradgrad     gradgradcheck: second derivatives against differences of the first; the
+                 op whose double backward is wrong named
     report       GradcheckReport and its parts, and their text
     handwritten  check_numpy_gradient: a hand-written numpy gradient, loss, dW = f(W)
     progress     the progress bar (tqdm)
@@ -26,6 +28,13 @@ how a kink is told from a steep point, `fast` for fast mode.
 from __future__ import annotations
 
 from .api import check_gradients, gradcheck
+from .gradgrad import (
+    DoubleBackwardCulprit,
+    GradgradcheckError,
+    GradgradcheckReport,
+    check_second_derivatives,
+    gradgradcheck,
+)
 from .handwritten import check_numpy_gradient
 from .modes import JACOBIAN_LIMIT
 from .numerical import numerical_gradient, numerical_gradient_array
@@ -45,6 +54,11 @@ __all__ = [
     "gradcheck",
     "check_gradients",
     "check_numpy_gradient",
+    "gradgradcheck",
+    "check_second_derivatives",
+    "GradgradcheckError",
+    "GradgradcheckReport",
+    "DoubleBackwardCulprit",
     "GradcheckError",
     "GradcheckReport",
     "GradcheckSettings",

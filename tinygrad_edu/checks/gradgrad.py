@@ -1,0 +1,399 @@
+"""gradgradcheck: the derivative of the backward (second derivatives) checked against finite
+differences of the first derivative, with the op whose double backward is wrong named.
+
+The first derivative of fn, for a fixed upstream gradient v (`grad_outputs`; 1 for a scalar
+output, fixed random weights otherwise), is the function
+
+    g(x) = ∂(vᵀ·fn(x))/∂x        (for the inputs x that require grad, flattened, concatenated)
+
+computed with `tinygrad_edu.grad(..., create_graph=True)`, so its computation is recorded.
+gradgradcheck is gradcheck run on g: backward through g's recorded graph (the double
+backward) against centered differences of g, with everything gradcheck does (the tolerance
+model, kinks told from steep points, fast mode, fn tested for being a function, float32 runs,
+`workers=`). At a kink of fn (relu, abs, max at ties) g itself jumps: that is reported as a
+kink (or discontinuity) of g, not a failure.
+
+Culprits. g's graph is made of the ops the backward passes recorded, not of fn's ops, and a
+backward that detached something leaves nothing behind to blame. So on failure each op of
+fn's FORWARD graph is re-checked at second order in isolation: its Function applied to float64
+copies of its own inputs, its own first derivative recorded, differentiated and compared with
+finite differences of that first derivative. The ops that fail are named ("double backward of
+Cube is wrong for input 0"), with what is known of why: a double backward that is zero where
+it should not be (a value kept on ctx outside save_for_backward, or a saved input used through
+.data, value_of or numpy: constants to the second derivative, which PyTorch cannot detect), a
+backward that cannot be recorded at all, or an op inside the backward whose own backward is
+wrong (found by gradcheck's first-order culprit search on that op's first derivative).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..autograd import grad
+from ..errors import BadGradient
+from ..function import Context
+from ..modes import enable_grad, is_grad_enabled
+from ..ops import concatenate
+from ..tensor import Tensor, topological_order
+from ..validation import callable_arg
+from .api import check_gradients, run_gradcheck
+from .culprits import FULL_NODE_CHECK_LIMIT
+from .fast import FastMode
+from .modes import FullMode, random_weights
+from .procedure import as_input_tuple
+from .report import (
+    BackwardProblem,
+    Culprit,
+    GradcheckError,
+    GradcheckReport,
+    InputCheck,
+    builtin_name,
+    format_report,
+)
+from .settings import GradcheckSettings
+
+__all__ = [
+    "gradgradcheck",
+    "check_second_derivatives",
+    "GradgradcheckReport",
+    "GradgradcheckError",
+    "DoubleBackwardCulprit",
+    "FirstDerivative",
+    "second_order_culprits",
+]
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Any],
+    grad_outputs: Any = None,
+    *,
+    eps: float = 1e-6,
+    atol: float | None = None,
+    rtol: float | None = None,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    samples: int | None = None,
+    directions: int = 2,
+    seed: int = 0,
+    localize: bool = True,
+    progress: bool | None = None,
+    **options: Any,
+) -> bool:
+    """Check the derivative of fn's backward (second derivatives) against finite differences
+    of fn's first derivative. True if they agree; otherwise raises `GradgradcheckError` (whose
+    `.report` is a `GradgradcheckReport`), or returns False with raise_exception=False.
+
+    fn            as for `gradcheck`: takes the entries of `inputs`, returns a Tensor
+    inputs        a Tensor, or a tuple of Tensors and constants; the derivatives are taken
+                  with respect to the Tensors that require grad
+    grad_outputs  v, the upstream gradient of the first derivative g(x) = ∂(vᵀ·fn(x))/∂x: an
+                  array or Tensor of fn's output shape (its values; it is not differentiated).
+                  None: 1 for a one-element output (g is the gradient, its derivative the
+                  Hessian), fixed random weights (seeded by `seed`) otherwise
+    the rest      gradcheck's options, with their meaning there (eps, atol, rtol, fast_mode,
+                  samples, directions, seed, localize, progress, and any other keyword
+                  gradcheck takes, such as workers=); localize also runs the second-order
+                  culprit search on failure
+
+    Check the first derivative with `gradcheck` first: this checks that g's recorded graph
+    differentiates g, whatever g is.
+
+        >>> x = Tensor(np.random.randn(3), requires_grad=True, name="x")
+        >>> gradgradcheck(lambda x: (x.exp() * x).sum(), x)
+        True
+    """
+    __tracebackhide__ = True
+    report = check_second_derivatives(
+        fn, inputs, grad_outputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode,
+        samples=samples, directions=directions, seed=seed, localize=localize,
+        progress=progress, **options)
+    if report.ok:
+        return True
+    if raise_exception:
+        raise GradgradcheckError(report) from report.backward_error
+    return False
+
+
+def check_second_derivatives(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Any],
+    grad_outputs: Any = None,
+    **options: Any,
+) -> GradgradcheckReport:
+    """`gradgradcheck`, returning its `GradgradcheckReport` instead of raising (same
+    arguments but raise_exception)."""
+    __tracebackhide__ = True
+    callable_arg("gradgradcheck", "fn", fn)
+    _check_option_names(options)
+    given = as_input_tuple(inputs)
+    checked = [i for i, x in enumerate(given) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(
+            "gradgradcheck: no input requires grad, so there is nothing to check; create the "
+            "tensors to differentiate with requires_grad=True")
+    first = FirstDerivative(fn, checked, grad_outputs, seed=options.get("seed", 0))
+    try:
+        second = check_gradients(first, given, **options)
+    except Exception as error:
+        if error is not first.failure:
+            raise
+        return _unrecordable(first, given, error, options)
+    culprits: list[Culprit] = []
+    if not second.ok and second.settings is not None and second.settings.localize \
+            and first.forward is not None:
+        culprits = second_order_culprits(first.forward, second.settings)
+    return GradgradcheckReport(
+        inputs=second.inputs, culprits=culprits + second.culprits, output=first.forward,
+        verdict=_verdict(second, culprits),
+        backward_problems=second.backward_problems, backward_error=second.backward_error,
+        evaluations=second.evaluations, settings=second.settings, notes=second.notes,
+        fn_problems=second.fn_problems, op_problems=second.op_problems,
+        extra_evaluations=second.extra_evaluations, gradient=second.output,
+        checked_what=first.describe(given),
+    )
+
+
+def _check_option_names(options: dict[str, Any]) -> None:
+    """Only gradcheck's own keywords pass through (whatever they are: workers= once wired)."""
+    known = set(inspect.signature(check_gradients).parameters) - {"fn", "inputs"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"gradgradcheck: unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"it takes gradcheck's: {', '.join(sorted(known))}")
+
+
+# ----------------------------------------------------------------------------- g(x)
+
+
+class FirstDerivative:
+    """g(*args) = ∂(vᵀ·fn(*args))/∂x for the args at `positions`, recorded
+    (create_graph=True): one input's gradient in its shape, several flattened and
+    concatenated. Called with grad recording on (gradcheck's recorded call), it returns the
+    recorded gradient and keeps fn's output (`forward`, the graph culprits are searched in);
+    called under no_grad (the finite differences), it returns the gradient's values only, its
+    graph dropped, so no graph holds the arrays the differences move next.
+
+    `failure` is the error the recorded call raised while differentiating (a backward that
+    cannot be recorded), to tell it from an error of fn itself."""
+
+    def __init__(self, fn: Callable[..., Tensor], positions: list[int], grad_outputs: Any,
+                 seed: int = 0) -> None:
+        self.fn, self.positions, self.seed = fn, positions, seed
+        self.grad_outputs = grad_outputs
+        self.v: np.ndarray | None = None
+        self.forward: Tensor | None = None
+        self.failure: BaseException | None = None
+        self.__name__ = f"first derivative of {getattr(fn, '__name__', 'fn')}"
+
+    def __call__(self, *args: Any) -> Tensor:
+        __tracebackhide__ = True
+        recording = is_grad_enabled()
+        with enable_grad():
+            out = self.fn(*args)
+            if not isinstance(out, Tensor) or out.dtype.kind != "f":
+                return out  # gradcheck says what is wrong with it
+            v = self._weights(out)
+            try:
+                grads = grad(out, [args[i] for i in self.positions], grad_outputs=v,
+                             create_graph=True, allow_unused=True, materialize_grads=True)
+            except Exception as error:
+                if recording and self.failure is None:
+                    self.failure, self.forward = error, out
+                raise
+            found = [g for g in grads if isinstance(g, Tensor)]  # materialized: one each
+            result = found[0] if len(found) == 1 else concatenate([g.reshape(-1) for g in found])
+        if not recording:
+            return Tensor(result.data)
+        if self.forward is None:  # the first recorded call is gradcheck's (at its copies)
+            self.forward = out
+        return result
+
+    def _weights(self, out: Tensor) -> np.ndarray:
+        if self.v is None:
+            if self.grad_outputs is None:
+                v = np.ones(out.shape) if out.size == 1 else random_weights(
+                    np.random.default_rng(self.seed), out.size).reshape(out.shape)
+            else:
+                given = self.grad_outputs
+                v = np.array(given.data if isinstance(given, Tensor) else given,
+                             dtype=np.float64)
+                if v.shape != out.shape:
+                    raise ValueError(
+                        f"gradgradcheck: grad_outputs has shape {v.shape}, but fn's output "
+                        f"has shape {out.shape}")
+                if not np.all(np.isfinite(v)):
+                    raise ValueError("gradgradcheck: grad_outputs holds NaN or inf")
+            self.v = v
+        return self.v.astype(out.dtype, copy=False)
+
+    def describe(self, inputs: tuple[Any, ...]) -> str:
+        """What g is, for the report."""
+        names = [inputs[i].name or f"input{i}" for i in self.positions]
+        if self.grad_outputs is not None:
+            v = "v = grad_outputs"
+        elif self.v is not None and self.v.size == 1:
+            v = "v = 1: g is the gradient, its derivative the Hessian"
+        else:
+            v = f"v fixed random weights (seed {self.seed})"
+        what = (f"g = ∂(vᵀ·fn)/∂{names[0]}, in its shape" if len(names) == 1 else
+                f"g = ∂(vᵀ·fn)/∂({', '.join(names)}), flattened and concatenated")
+        return (f"the first derivative {what} ({v}), differentiated by backward through its "
+                "recorded graph, against finite differences of g; out[k] below is g[k]")
+
+
+# ----------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True, eq=False)
+class DoubleBackwardCulprit(Culprit):
+    """An op of fn's forward graph whose double backward (the derivative of its backward)
+    disagrees with finite differences of its backward, checked on copies of its inputs."""
+
+
+@dataclass(frozen=True, eq=False)
+class GradgradcheckReport(GradcheckReport):
+    """gradcheck's report on the first derivative g. `output` is fn's output (its graph
+    holds the `DoubleBackwardCulprit`s' nodes); `gradient` is g at the same point (the
+    double-backward graph, which holds the nodes of the other culprits: ops of the backward
+    passes whose own backward is wrong)."""
+
+    gradient: Tensor | None = None
+    checked_what: str = ""
+
+    def __str__(self) -> str:
+        return format_gradgrad(self)
+
+
+class GradgradcheckError(GradcheckError):
+    """Raised by `gradgradcheck` when second derivatives disagree; `.report` holds the facts
+    (a `GradgradcheckReport`)."""
+
+    report: GradgradcheckReport
+
+
+def format_gradgrad(report: GradgradcheckReport) -> str:
+    """gradcheck's text, headed as gradgradcheck's, with what g is."""
+    lines = format_report(report).split("\n")
+    lines[0] = "grad" + lines[0]
+    if report.checked_what:
+        lines.insert(1, f"  checked: {report.checked_what}")
+    return "\n".join(lines)
+
+
+def _verdict(second: GradcheckReport, culprits: list[Culprit]) -> str:
+    if culprits:
+        return "; ".join(c.message for c in culprits)
+    if second.ok:
+        labels = " and ".join(c.label for c in second.inputs)
+        directional = sum(c.directional_checks for c in second.inputs)
+        detail = (f"{directional} random directional derivatives" if directional
+                  else f"max rel. error {second.max_rel_error:.1e}")
+        text = (f"the second derivatives with respect to {labels} agree with finite "
+                f"differences of the first derivative ({detail})")
+        kinks = sum(c.num_kinks for c in second.inputs)
+        if kinks:
+            text += (f"; {kinks} derivative(s) sit on kinks of fn, where its first "
+                     "derivative jumps (not failures)")
+        return text
+    return f"the first derivative g: {second.verdict}"
+
+
+def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseException,
+                  options: dict[str, Any]) -> GradgradcheckReport:
+    """The report when fn's first derivative could not be recorded at all."""
+    defaults = {name: parameter.default for name, parameter
+                in inspect.signature(check_gradients).parameters.items()}
+    settings = GradcheckSettings.of(**{name: options.get(name, defaults[name])
+                                       for name in inspect.signature(GradcheckSettings.of).parameters})
+    culprits: list[Culprit] = []
+    if settings.localize and first.forward is not None:
+        culprits = second_order_culprits(first.forward, settings)
+    message = (f"the first derivative cannot be recorded: with create_graph=True, backward "
+               f"raised {builtin_name(error)}: {error}")
+    verdict = "; ".join(c.message for c in culprits) if culprits else message
+    return GradgradcheckReport(
+        inputs=[], culprits=culprits, output=first.forward, verdict=verdict,
+        backward_problems=[BackwardProblem(None, message)], backward_error=error,
+        settings=settings, checked_what=first.describe(inputs))
+
+
+# ----------------------------------------------------------------------------- culprits
+
+
+def second_order_culprits(output: Tensor, settings: GradcheckSettings) -> list[Culprit]:
+    """The ops of output's graph whose double backward is wrong: each op's Function applied
+    to float64 copies of its own inputs, its first derivative recorded and checked like fn's.
+    """
+    culprits: list[Culprit] = []
+    for tensor in topological_order(output, only_requiring_grad=True):
+        node = tensor.grad_fn
+        if node is None:
+            continue
+        positions = [i for i, needs in enumerate(node.needs_input_grad) if needs]
+        size = sum(node.inputs[i].size for i in positions)
+        fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
+        node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=True)
+        first = FirstDerivative(functools.partial(node.fn.apply, **node.kwargs), positions,
+                                None, settings.seed)
+        try:
+            report = run_gradcheck(first, tuple(node.inputs), node_settings)
+        except Exception as error:  # noqa: BLE001 - judged below, or the op cannot run alone
+            if error is first.failure:
+                culprits.append(_unrecordable_culprit(node, error))
+            continue
+        culprits += _node_culprits(node, report)
+    return culprits
+
+
+def _unrecordable_culprit(node: Context, error: BaseException) -> Culprit:
+    position = error.input_index if isinstance(error, BadGradient) else None
+    text = str(error).removeprefix(f"backward of {node.name} (create_graph=True): ")
+    return DoubleBackwardCulprit(
+        node, node.name, position, float("inf"),
+        f"backward of {node.name} cannot be differentiated: under create_graph=True it raised "
+        f"{builtin_name(error)}: {text}")
+
+
+def _node_culprits(node: Context, report: GradcheckReport) -> list[Culprit]:
+    """What one op's second-order check found, as culprits naming the op."""
+    if report.ok:
+        return []
+    op = node.name
+    inner = [c.message for c in report.culprits]
+    suffix = f"; in its backward: {'; '.join(inner)}" if inner else ""
+    failing = [c for c in report.inputs if not c.ok]
+    culprits: list[Culprit] = [
+        DoubleBackwardCulprit(node, op, c.position, c.max_rel_error,
+                              _wrong_message(op, c) + (suffix if k == 0 else ""))
+        for k, c in enumerate(failing)]
+    problems = [p.message for p in report.fn_problems + report.backward_problems]
+    if problems:
+        culprits.append(DoubleBackwardCulprit(
+            node, op, None, float("inf"),
+            f"double backward of {op}: {problems[0]}" + ("" if failing else suffix)))
+    if not culprits and inner:
+        culprits.append(DoubleBackwardCulprit(
+            node, op, None, float("inf"), f"double backward of {op} is wrong{suffix}"))
+    return culprits
+
+
+def _wrong_message(op: str, check: InputCheck) -> str:
+    position = check.position
+    text = (f"double backward of {op} is wrong for input {position}: the derivative of its "
+            f"backward with respect to input {position} disagrees with finite differences "
+            "of that backward")
+    worst = check.worst
+    if worst and all(m.analytic == 0 for m in worst) and any(m.numerical != 0 for m in worst):
+        text += (" (it is zero: the backward uses a value it does not take from "
+                 "ctx.saved_tensors as a Tensor, such as a value kept on ctx outside "
+                 "save_for_backward, or a saved input detached with .data, value_of or "
+                 "numpy, and the second derivative treats that value as a constant)")
+    return text
+
