@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 _op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
+_clock = versions.clock
 
 _OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
 _NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
@@ -149,6 +150,10 @@ class Function:
     Call `YourFunction.apply(*tensors_or_numbers, **kwargs)` to use it.
     """
 
+    # Whether keyword settings may hold arrays (an index) that backward reads: those are
+    # locked with the graph. Built-in ops whose settings are axes, shapes or numbers say False.
+    settings_may_hold_arrays = True
+
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError("Function subclasses must define forward(ctx, *arrays)")
@@ -169,9 +174,13 @@ class Function:
         ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
         ctx.kwargs = kwargs or _NO_KWARGS
         ctx.saved_tensors, ctx.trace, ctx.locked = (), None, ()
-        ctx.sequence_nr, ctx.created_at = next(_op_sequence), versions.clock[0]
-        if len(arrays) > 1 and _shared(inputs, arrays):
-            _give_distinct_arrays(ctx, inputs, arrays)  # c * x with c = x.detach()
+        ctx.sequence_nr, ctx.created_at = next(_op_sequence), _clock[0]
+        count = len(arrays)
+        if count == 2:
+            if arrays[0] is arrays[1] and inputs[0] is not inputs[1]:
+                _give_distinct_arrays(ctx, inputs, arrays)  # c * x with c = x.detach()
+        elif count > 2 and _shared(inputs, arrays):
+            _give_distinct_arrays(ctx, inputs, arrays)
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError, OverflowError) as error:
@@ -185,7 +194,7 @@ class Function:
         if recorded:
             result._requires_grad, result._node = True, ctx
             saved = ctx.saved_tensors
-            if saved or (kwargs and _holds_arrays(kwargs)):
+            if saved or (kwargs and cls.settings_may_hold_arrays and _holds_arrays(kwargs)):
                 ctx.locked = versions.lock(saved, kwargs.values() if kwargs else ())
                 ctx.__class__ = _Node  # same slots: from now on, dropping it releases the locks
         else:
@@ -210,8 +219,6 @@ def _distinct(array: Any) -> Any:
 
 def _shared(inputs: tuple[Any, ...], arrays: list[Any]) -> bool:
     """Whether two different inputs hand forward the same array object."""
-    if len(arrays) == 2:
-        return arrays[0] is arrays[1] and inputs[0] is not inputs[1]
     return len({id(a) for a in arrays}) < len({id(x) for x in inputs})
 
 

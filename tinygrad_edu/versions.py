@@ -87,41 +87,62 @@ def array_version(array: Any) -> int:
     return entry[1] if entry is not None and entry[0]() is base else 0
 
 
-def lock(values: Iterable[Any], more: Iterable[Any] = ()) -> tuple[np.ndarray, ...]:
+def lock(values: tuple[Any, ...], more: Iterable[Any] = ()) -> tuple[Any, ...]:
     """Make the arrays among `values` and `more`, and the arrays they view, read-only until
     `release`.
 
-    Returns what was locked (to hand back to `release`); values that are not arrays, and
-    tuples of them (an index), are looked into and otherwise ignored. This runs for every
-    recorded op that saved arrays, so its common case (an array that owns its memory) is
-    kept short."""
-    held: list[np.ndarray] = []
+    Returns what to hand back to `release`. Values that are not arrays are ignored, tuples of
+    them (an index) looked into. This runs for every recorded op that saved arrays, so its
+    common case (only arrays that own their memory, or numbers) locks them in place and
+    returns `values` itself."""
+    counts = _counts
     _acquire()
     try:
-        for value in itertools.chain(values, more) if more else values:
-            if isinstance(value, np.ndarray):
-                _lock_chain(value, held)
-            elif type(value) is tuple:  # an index: its arrays
-                for part in value:
-                    if isinstance(part, np.ndarray):
-                        _lock_chain(part, held)
+        for value in values:
+            if type(value) is np.ndarray and value.base is None:
+                key = id(value)
+                count = counts.get(key, 0)
+                counts[key] = count + 1
+                if not count and value.flags.writeable:
+                    _restore.add(key)
+                    value.setflags(write=False)
+            elif isinstance(value, (np.ndarray, tuple)):
+                break  # a view, or an index: the general path below
+        else:
+            if not more:
+                return values
+            held: list[Any] = list(values)
+            for value in more:
+                _lock_value(value, held)
+            return tuple(held)
+        done = next(i for i, v in enumerate(values) if v is value)
+        release(values[:done])  # undo the fast path's part (the guard is reentrant)
+        held = []
+        for value in itertools.chain(values, more):
+            _lock_value(value, held)
+        return tuple(held)
     finally:
         _release_guard()
-    return tuple(held)
 
 
-def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
-    """Lock `array` and each array it views (a graph's own arrays own their memory: one step)."""
+def _lock_value(value: Any, held: list[Any]) -> None:
+    if isinstance(value, np.ndarray):
+        _lock_chain(value, held)
+    elif type(value) is tuple:  # an index: its arrays
+        for part in value:
+            if isinstance(part, np.ndarray):
+                _lock_chain(part, held)
+
+
+def _lock_chain(array: np.ndarray, held: list[Any]) -> None:
+    """Lock `array` and each array it views."""
     while True:
         key = id(array)
-        count = _counts.get(key)
-        if count is None:
-            _counts[key] = 1
-            if array.flags.writeable:
-                _restore.add(key)
-                array.setflags(write=False)
-        else:
-            _counts[key] = count + 1
+        count = _counts.get(key, 0)
+        _counts[key] = count + 1
+        if not count and array.flags.writeable:
+            _restore.add(key)
+            array.setflags(write=False)
         held.append(array)
         base = array.base
         if not isinstance(base, np.ndarray):
@@ -129,22 +150,27 @@ def _lock_chain(array: np.ndarray, held: list[np.ndarray]) -> None:
         array = base
 
 
-def release(held: Sequence[np.ndarray]) -> None:
-    """Undo `lock`s (one, or several concatenated in order): arrays no other graph holds get
-    their `writeable` flag back."""
-    counts = _counts
+def release(held: Sequence[Any]) -> None:
+    """Undo `lock`s (what one returned, or several concatenated in order): arrays no other
+    graph holds get their `writeable` flag back. Values that are not arrays are skipped."""
+    counts, restore = _counts, _restore
     _acquire()
     try:
         for array in reversed(held):  # bases first: a view can be writeable only over one
+            if type(array) is not np.ndarray and not isinstance(array, np.ndarray):
+                continue
             key = id(array)
             count = counts[key]
-            if count == 1:
-                del counts[key]
-                if key in _restore:
-                    _restore.discard(key)
-                    _set_writeable(array, True)
-            else:
+            if count != 1:
                 counts[key] = count - 1
+                continue
+            del counts[key]
+            if key in restore:
+                restore.discard(key)
+                try:
+                    array.setflags(write=True)
+                except ValueError:  # a view over a base that something else keeps read-only
+                    pass
     finally:
         _release_guard()
 

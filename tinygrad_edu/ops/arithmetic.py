@@ -134,6 +134,8 @@ class Neg(Function):
 class Pow(Function):
     """x ** exponent for a constant (scalar) exponent."""
 
+    settings_may_hold_arrays = False  # axes, shapes, numbers
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, exponent: float) -> np.ndarray:
         x, exponent = as_weak_numbers(x, exponent)
@@ -209,6 +211,8 @@ class Abs(Function):
 
 class Cast(Function):
     """x as another dtype; the gradient is cast back to x's dtype."""
+
+    settings_may_hold_arrays = False  # axes, shapes, numbers
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -66,6 +66,8 @@ def _spread(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class BroadcastTo(Function):
     """x repeated along broadcast axes to `shape`; the gradient sums them back."""
 
+    settings_may_hold_arrays = False  # axes, shapes, numbers
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return _spread(np.asarray(x), shape)

@@ -27,6 +27,8 @@ def _spread(ctx: Context, grad: Any) -> Any:
 
 
 class Sum(Function):
+    settings_may_hold_arrays = False  # axes, shapes, numbers
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         return np.asarray(x.sum(axis=axis, keepdims=keepdims))
@@ -37,6 +39,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    settings_may_hold_arrays = False  # axes, shapes, numbers
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         return np.asarray(x.mean(axis=axis, keepdims=keepdims))
@@ -49,6 +53,8 @@ class Mean(Function):
 
 class Max(Function):
     """Maximum over axes; the gradient is split equally among tied maxima."""
+
+    settings_may_hold_arrays = False  # axes, shapes, numbers
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:

@@ -21,6 +21,8 @@ def _owned(out: np.ndarray) -> np.ndarray:
 
 
 class Reshape(Function):
+    settings_may_hold_arrays = False  # axes, shapes, numbers
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return _owned(np.reshape(x, shape))
@@ -32,6 +34,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     """Permute axes (reverse them when `axes` is None), as np.transpose."""
+
+    settings_may_hold_arrays = False  # axes, shapes, numbers
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: tuple[int, ...] | None = None) -> np.ndarray:
