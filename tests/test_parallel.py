@@ -310,9 +310,12 @@ def test_fn_raising_in_a_worker_raises_its_error_naming_the_element(workers: Any
     kept = x.copy()
     with pytest.raises(ValueError, match="fn cannot take this value") as serial:
         evaluate_steps_parallel(Raises(x), (x,), 0, np.arange(10), (1e-5, -1e-5), pool=None)
+    before = children()
     with resolve_workers(workers) as pool, \
             pytest.raises(ValueError, match="fn cannot take this value") as spread:
         evaluate_steps_parallel(Raises(x), (x,), 0, np.arange(10), (1e-5, -1e-5), pool=pool)
+    if workers == 2:  # the pool the call made is gone
+        assert new_children(before) == []
     assert serial.value.__notes__ == ["while evaluating fn with x[1, 2] moved by +1e-05"]
     assert spread.value.__notes__ == [
         "while evaluating fn with x[1, 2] moved by +1e-05 (in a worker process; its traceback "
