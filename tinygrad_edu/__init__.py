@@ -55,7 +55,7 @@ from .function import (
 )
 from .losses import softmax_cross_entropy, svm_loss
 from .nn import Linear, LinearClassifier, Module, ReLU, Sequential, Sigmoid, Tanh
-from .ops import maximum, unbroadcast, where
+from .ops import concatenate, einsum, expand_dims, maximum, minimum, stack, unbroadcast, where
 from .optim import SGD, Adam, Optimizer, RandomSearchResult, random_search
 from .regularizers import elastic_net, l1, l2
 from .serialization import load, save
@@ -74,7 +74,12 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "maximum",
+    "minimum",
     "where",
+    "concatenate",
+    "stack",
+    "expand_dims",
+    "einsum",
     "unbroadcast",
     "topological_order",
     "grad",
