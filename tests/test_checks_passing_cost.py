@@ -92,3 +92,34 @@ def test_a_users_op_after_library_ops_sees_the_values_they_gave_it(fast_mode: bo
     assert not report.ok
     assert [c.op for c in report.culprits] == ["ClampWritesInput"]
     assert report.verdict.startswith("forward of ClampWritesInput writes into its input 0")
+
+
+def test_fast_mode_reads_fns_inner_values_only_once_a_direction_disagrees(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinygrad_edu.checks import procedure
+
+    passes: list[bool] = []  # one per backward pass of the analytic side: inner values read?
+    original = procedure._Analytic.jacobians
+
+    def spy(self: Any, inside: bool = True) -> Any:
+        passes.append(inside)
+        return original(self, inside)
+
+    monkeypatch.setattr(procedure._Analytic, "jacobians", spy)
+    x = Tensor(np.random.default_rng(0).uniform(-1, 1, 3000), requires_grad=True, name="x")
+    assert check_gradients(lambda x: ((x * 3.0).exp() * x).sum(), x, fast_mode=True).ok
+    assert passes == [False]  # the passing path: one backward pass, no inner gradients kept
+    passes.clear()
+    assert check_gradients(lambda x: ((x * 3.0).exp() * x).sum(), x).ok
+    assert passes == [True]  # full mode reads them at once (cheap beside 2·numel calls)
+
+    class WrongExp(ops.Exp):
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            (y,) = ctx.saved_tensors
+            return grad * y * 1.001
+
+    passes.clear()
+    report = check_gradients(lambda x: (WrongExp.apply(x * 3.0) * x).sum(), x, fast_mode=True)
+    assert not report.ok and [c.op for c in report.culprits] == ["WrongExp"]
+    assert passes[:2] == [False, True]  # read once, when a direction disagreed

@@ -44,6 +44,7 @@ class FastMode(CheckMode):
     """Random directional derivatives over `settings.directions` blocks of each input."""
 
     checks_linearity = False  # each pass costs about three evaluations of fn
+    reads_inside_lazily = True  # the rounding scale of fn's inner values: see disagrees
     name = "fast"
 
     def upstream(self, out_size: int, entries: int, rng: np.random.Generator) -> Upstream:
@@ -111,20 +112,24 @@ class _Bisection:
         """Compare gᵀu with the centered difference of φ along u = weights on the elements
         start..stop-1 (and 0 elsewhere); if they differ by more than the first tolerance, again
         with half the step, and judge the Richardson limit of the two (as kinks.py does for
-        single elements)."""
+        single elements).
+
+        The first tolerance's rounding term is first taken from φ's own values only; the
+        values fn computes inside (a sum that cancels, a loss scaled down) are read, with one
+        more backward pass, only once some direction disagrees: they can only widen it."""
         self.directional_checks += 1
         first = self._error(start, stop, 1.0)
-        tolerance = self.run.differences.tolerance
-        if abs(first[0]) <= first[1]:
+        if first.agrees() or (self.run.read_inside() and first.agrees()):
             return False
         second = self._error(start, stop, 0.5)
-        limit = second[0] + (second[0] - first[0]) / 3
-        spread = abs(second[0] - first[0]) if tolerance.estimated else 0.0
-        return not abs(limit) <= 2 * spread + second[1]
+        limit = second.error + (second.error - first.error) / 3
+        spread = abs(second.error - first.error) \
+            if self.run.differences.tolerance.estimated else 0.0
+        return not abs(limit) <= 2 * spread + second.allowed()
 
-    def _error(self, start: int, stop: int, fraction: float) -> tuple[float, float]:
-        """(gᵀu - the centered difference of φ along u, what the first tolerance allows), in
-        units of a derivative, with step fraction·eps."""
+    def _error(self, start: int, stop: int, fraction: float) -> _Directional:
+        """gᵀu - the centered difference of φ along u, in units of a derivative, with step
+        fraction·eps."""
         __tracebackhide__ = True
         differences = self.run.differences
         h = differences.eps * fraction
@@ -132,13 +137,29 @@ class _Bisection:
         phi_plus, phi_minus, displacement = differences.along(
             self.position, np.arange(start, stop), h * self.weights[start:stop])
         error = (dot(g, displacement) - (phi_plus - phi_minus)) / (2 * h)
-        # An error e in one element moves gᵀu by |e·u| >= e/2: the per-element tolerance
-        # applies as is. Add the rounding error of φ's values and of the dot product.
-        magnitude = ROUNDING_SAFETY * max(abs(phi_plus), abs(phi_minus))
-        magnitude = max(magnitude, differences.magnitude)
-        magnitude += ROUNDING_SAFETY * 3 * h * float(np.abs(g).sum())  # > sum |g·displacement|
+        return _Directional(self, error, max(abs(phi_plus), abs(phi_minus)), h,
+                            float(np.abs(g).sum()))
+
+
+class _Directional:
+    """One directional comparison: its error, and what it needs to say what the first
+    tolerance allows (which widens when fn's inner values are read)."""
+
+    def __init__(self, bisection: _Bisection, error: float, phi: float, h: float,
+                 g_sum: float) -> None:
+        self.bisection, self.error, self.phi, self.h, self.g_sum = bisection, error, phi, h, g_sum
+
+    def allowed(self) -> float:
+        """An error e in one element moves gᵀu by |e·u| >= e/2: the per-element tolerance
+        applies as is; plus the rounding error of φ's values and of the dot product."""
+        differences, h = self.bisection.run.differences, self.h
+        magnitude = max(ROUNDING_SAFETY * self.phi, differences.magnitude)
+        magnitude += ROUNDING_SAFETY * 3 * h * self.g_sum  # > sum |g·displacement|
         rounding = differences.tolerance.precision * magnitude / (2 * h)
-        return error, self.per_element + rounding
+        return self.bisection.per_element + rounding
+
+    def agrees(self) -> bool:
+        return abs(self.error) <= self.allowed()
 
 
 def _median(values: np.ndarray) -> float:

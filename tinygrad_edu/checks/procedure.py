@@ -154,6 +154,24 @@ class CheckRun:
         tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
         self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
                                              settings.eps, tolerance)
+        self._inside: _Analytic | None = None  # for read_inside, in a lazy mode
+
+    def widen_rounding(self, sensitivity: np.ndarray) -> None:
+        """What the readout's rounding error is relative to: also the values fn computes
+        inside, weighted by how much the readout depends on them (f may be small while they
+        are not: a sum that cancels, a loss scaled down)."""
+        self.differences.terms = np.maximum(self.differences.terms,
+                                            SENSITIVITY_SAFETY * sensitivity)
+
+    def read_inside(self) -> bool:
+        """For a mode that judges first without them (fast mode, whose passing path is one
+        backward pass): widen the rounding terms by the values fn computes inside, at the
+        cost of one more backward pass, once. Whether they were not read yet."""
+        side, self._inside = self._inside, None
+        if side is None:
+            return False
+        self.widen_rounding(side.jacobians()[1])
+        return True
 
     def summarize(self, position: int, method: str, checked: int,
                   comparisons: list[Comparison], *, note: str = "",
@@ -190,12 +208,12 @@ def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
             "judge a gradient (expect false alarms)")
     analytic_side = _Analytic(subject, run.upstream)
     try:
-        analytic, sensitivity = analytic_side.jacobians()
-        # What the readout's rounding error is relative to: the values fn computes inside,
-        # weighted by how much the readout depends on them (f may be small while they are
-        # not: a sum that cancels, a loss scaled down).
-        run.differences.terms = np.maximum(run.differences.terms,
-                                           SENSITIVITY_SAFETY * sensitivity)
+        eager = not getattr(settings.mode, "reads_inside_lazily", False)
+        analytic, sensitivity = analytic_side.jacobians(inside=eager)
+        if eager:
+            run.widen_rounding(sensitivity)
+        else:
+            run._inside = analytic_side
         if settings.mode.checks_linearity:
             findings.backward_problems = analytic_side.problems(analytic, run.rng)
         problems, findings.dtype_culprits, notes, calls = low_precision_problems(
@@ -251,12 +269,14 @@ class _Analytic:
         return [np.zeros(args[i].size) if args[i].grad is None else args[i].grad.reshape(-1)
                 for i in self.subject.checked]
 
-    def jacobians(self) -> tuple[list[np.ndarray], np.ndarray]:
+    def jacobians(self, inside: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
         """Per checked input: (upstream gradients, input elements), the Jacobian or vᵀJ; and
         per upstream gradient, Σ |gradient|·|value| over the values fn computed (the op
-        outputs), divided by |scale|."""
+        outputs), divided by |scale| (zeros with inside=False: the op outputs' gradients are
+        then not kept, which costs as much again as the pass)."""
         args, cotangents = self.subject.args, self.upstream.cotangents
-        inner = [t for t in topological_order(self.subject.output) if t.grad_fn is not None]
+        inner = [t for t in topological_order(self.subject.output)
+                 if t.grad_fn is not None] if inside else []
         for t in inner:
             t.retain_grad()
         analytic = [np.empty((len(cotangents), args[i].size)) for i in self.subject.checked]
