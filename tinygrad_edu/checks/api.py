@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..tensor import Tensor
+from ..tensor import Tensor, topological_order
 from ..validation import callable_arg
 from .culprits import localize
 from .guards import inspect_ops
@@ -128,9 +128,12 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
             blamed = {id(c.node) for c in op_problems}
             culprits += [c for c in localize(subject.output, settings)
                          if id(c.node) not in blamed]
-    for copy in subject.args:  # what the check's passes left there would mislead a drawing
-        if isinstance(copy, Tensor):
-            copy.grad = None
+    # What the check's passes left on its copies and on the values fn computed from them
+    # (retained by the analytic side) would mislead a drawing of report.output.
+    made = [a for a in subject.args if isinstance(a, Tensor)]
+    made += [t for t in topological_order(subject.output) if t.grad_fn is not None]
+    for copy in made:
+        copy.grad = None
     return GradcheckReport(
         inputs=findings.inputs, culprits=culprits, output=subject.output,
         verdict=verdict(findings.inputs, culprits, findings.backward_problems, subject.output,

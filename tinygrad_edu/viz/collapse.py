@@ -87,7 +87,7 @@ class _Collapser:
         self.recorded = recorded
         self.shapes = _Shapes(recorded, marks)
         # Tensors that stay drawn whatever repeats around them.
-        self.keep = {id(recorded.root)} | set(marks.tensors)
+        self.keep = {id(r) for r in recorded.roots} | set(marks.tensors)
         self.keep.update(id(recorded.output[key]) for key in marks.ops)
         self.private = _private_inputs(recorded, self.keep)
         self.hidden: dict[int, int] = {}  # id(tensor or node) -> index of its draft

@@ -1,6 +1,11 @@
-"""What to draw in red: the ops gradcheck blamed (read from its report), or the nodes and
-tensors a user names. Culprits are matched by identity; when none of them is in the graph
-being drawn, every op of the same Function is marked instead, and a note says so."""
+"""What to draw in red: the ops gradcheck or gradgradcheck blamed (read from their reports),
+or the nodes and tensors a user names. Culprits are matched by identity; when none of them is
+in the graph being drawn, every op of the same Function is marked instead, and a note says so.
+
+A gradgradcheck report (`GradgradcheckReport`, a GradcheckReport) names two kinds of culprit:
+ops of fn's forward graph whose double backward is wrong (`DoubleBackwardCulprit`, nodes of
+`report.output`'s graph) and ops of the backward computation whose own backward is wrong
+(nodes of `report.gradient`'s graph): drawing either graph marks the culprits it holds."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..checks import Culprit, GradcheckError, GradcheckReport
+from ..checks import Culprit, GradcheckError, GradcheckReport, GradgradcheckReport
 from ..function import Context
 from ..tensor import Tensor
 from .recorded import Recorded
@@ -42,6 +47,13 @@ def resolve_highlight(highlight: Any, recorded: Recorded) -> Marks:
     return _from_items(_highlight_items(highlight), recorded)
 
 
+def forward_of(highlight: Any) -> Tensor | None:
+    """The forward output a highlight knows of: a gradgradcheck report's `output` (fn's), whose
+    ops are the forward part of a drawing of its `gradient` (see `parts`)."""
+    report = highlight.report if isinstance(highlight, GradcheckError) else highlight
+    return report.output if isinstance(report, GradgradcheckReport) else None
+
+
 def _highlight_items(highlight: Any) -> list[Context | Tensor]:
     if isinstance(highlight, (Tensor, Context)):
         return [highlight]
@@ -57,10 +69,11 @@ def _highlight_items(highlight: Any) -> list[Context | Tensor]:
 
 def _from_report(report: GradcheckReport, recorded: Recorded) -> Marks:
     culprits = report.culprits
+    checker = "gradgradcheck" if isinstance(report, GradgradcheckReport) else "gradcheck"
     if not culprits:
         if report.ok:
-            return Marks(notes=("gradcheck passed: nothing to highlight.",))
-        return Marks(notes=(f"gradcheck named no culprit op. {report.verdict}".strip(),))
+            return Marks(notes=(f"{checker} passed: nothing to highlight.",))
+        return Marks(notes=(f"{checker} named no culprit op. {report.verdict}".strip(),))
     ops: dict[int, list[Culprit]] = {}
     found = [c for c in culprits if id(c.node) in recorded.output]
     if found:
@@ -68,7 +81,7 @@ def _from_report(report: GradcheckReport, recorded: Recorded) -> Marks:
             ops.setdefault(id(culprit.node), []).append(culprit)
         missing = len(culprits) - len(found)
         notes = (
-            (f"{missing} of gradcheck's {len(culprits)} culprits are not in this graph.",)
+            (f"{missing} of {checker}'s {len(culprits)} culprits are not in this graph.",)
             if missing else ()
         )
         return Marks(_frozen(ops), notes=notes)
@@ -79,8 +92,8 @@ def _from_report(report: GradcheckReport, recorded: Recorded) -> Marks:
                 ops.setdefault(id(candidate), []).append(culprit)
     names = ", ".join(dict.fromkeys(shown(c.node.name) for c in culprits))
     note = _fallback_note(
-        bool(ops), names, "gradcheck's culprit nodes are",
-        "; the errors were measured on gradcheck's own graph",
+        bool(ops), names, f"{checker}'s culprit nodes are",
+        f"; the errors were measured on {checker}'s own graph",
     )
     return Marks(_frozen(ops), notes=(note,))
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import Culprit
+from ..checks import Culprit, DoubleBackwardCulprit
 from ..function import Context, Function
 from ..tensor import Tensor
 from .collapse import Group
@@ -37,11 +37,15 @@ class Line:
     role: Role = Role.BODY
 
 
-def tensor_lines(t: Tensor, show_grad: bool, show_values: bool, backward_ran: bool) -> tuple[Line, ...]:
-    """Name (if any), shape and dtype, gradient norm, values of a small tensor."""
+def tensor_lines(t: Tensor, show_grad: bool, show_values: bool, backward_ran: bool,
+                 seed: bool = False) -> tuple[Line, ...]:
+    """Name (if any), shape and dtype, gradient norm, values of a small tensor; "upstream
+    gradient" on the leaf of ones that seeded a recorded backward (`parts`)."""
     lines = []
     if t.name is not None:
         lines.append(Line(shown(t.name), Role.TITLE))
+    if seed:
+        lines.append(Line("upstream gradient", Role.TITLE))
     lines.append(Line(f"{t.shape} {t.dtype}"))
     grad = t.grad
     if show_grad and grad is not None:
@@ -63,7 +67,10 @@ def op_lines(node: Context, culprits: Sequence[Culprit]) -> tuple[Line, ...]:
         lines.append(Line(arguments, Role.SMALL))
     for culprit in culprits:
         where = "" if culprit.input_index is None else f" (input {culprit.input_index})"
-        lines.append(Line(f"rel. error {number(culprit.rel_error)}{where}", Role.ALERT))
+        order = "double backward " if isinstance(culprit, DoubleBackwardCulprit) else ""
+        error = f"rel. error {number(culprit.rel_error)}" if np.isfinite(culprit.rel_error) \
+            else "wrong"
+        lines.append(Line(f"{order}{error}{where}", Role.ALERT))
     return tuple(lines)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from ..function import Context
 from ..tensor import Tensor
 from .collapse import Collapsed, Group, collapse_repeats
-from .highlight import Marks, resolve_highlight
+from .highlight import Marks, forward_of, resolve_highlight
 from .labels import (
     Line,
     constant_lines,
@@ -32,6 +32,7 @@ from .labels import (
     op_lines,
     tensor_lines,
 )
+from .parts import Parts, split_parts
 from .recorded import Recorded
 from .text import shown
 
@@ -63,6 +64,7 @@ class Node:
     lines: tuple[Line, ...]
     culprit: bool = False  # drawn red: blamed by gradcheck, or highlighted by the user
     root: bool = False  # the drawn output
+    part: str = ""  # of a gradient's graph: parts.FORWARD or parts.BACKWARD ("" if not split)
 
 
 @dataclass(frozen=True)
@@ -94,19 +96,27 @@ def build_model(
     show_values: bool = False,
     highlight: Any = None,
     max_nodes: int | None = 500,
+    forward: Tensor | None = None,
 ) -> GraphModel:
     """The model of the graph `root` was computed by (draw_graph's arguments, same meaning)."""
-    _check_options(root, max_nodes)
+    _check_options(root, max_nodes, forward)
     with _gc_paused():
-        recorded = Recorded(root)
+        forward = forward if forward is not None else forward_of(highlight)
+        recorded = Recorded(root, forward)
         marks = resolve_highlight(highlight, recorded)
+        parts = split_parts(recorded, forward)
         collapsed = collapse_repeats(recorded, marks)
-        return _ModelBuilder(recorded, marks, collapsed, show_grad, show_values).build(max_nodes)
+        return _ModelBuilder(recorded, marks, collapsed, show_grad, show_values,
+                             parts).build(max_nodes)
 
 
-def _check_options(root: Any, max_nodes: int | None) -> None:
+def _check_options(root: Any, max_nodes: int | None, forward: Any = None) -> None:
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
+    if forward is not None and not isinstance(forward, Tensor):
+        raise TypeError(
+            "draw_graph: forward must be the Tensor whose gradient root is (the loss given to "
+            f"grad), or None; got {type(forward).__name__}")
     if max_nodes is not None and (
         isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 2
     ):
@@ -152,18 +162,21 @@ class _ModelBuilder:
         collapsed: Collapsed,
         show_grad: bool,
         show_values: bool,
+        parts: Parts | None = None,
     ) -> None:
         self.recorded = recorded
         self.marks = marks
         self.collapsed = collapsed
         self.show_grad = show_grad
         self.show_values = show_values
+        self.parts = parts or Parts()
         self._items: dict[str, _Item] = {}  # drawn name -> what it stands for
 
     def build(self, max_nodes: int | None) -> GraphModel:
         total = self._count_drawable()
         limit = max_nodes - 1 if max_nodes is not None and total > max_nodes else total
-        starts = [self._tensor(self.recorded.root)]  # and highlighted ops, which a cap keeps:
+        # From the roots, and from the highlighted ops, which a cap keeps:
+        starts = [self._tensor(r) for r in self.recorded.roots]
         starts += [self._op(node) for node in self.recorded.ops if id(node) in self.marks.ops]
         kept, inputs = self._walk(starts, limit)
         order = self._order(kept)
@@ -196,15 +209,19 @@ class _ModelBuilder:
     def _describe(self, name: str) -> tuple[Node, _Inputs]:
         """The drawn node `name` names, and its drawn inputs in argument order."""
         item = self._items[name]
+        part = self.parts.part
         if isinstance(item, Tensor):
             made_by = item._node
             if made_by is not None:
                 kind, inputs = NodeKind.VALUE, [(self._op(made_by), EdgeKind.DATA)]
             else:
                 kind, inputs = (NodeKind.PARAM if item.requires_grad else NodeKind.DATA), []
-            lines = tensor_lines(item, self.show_grad, self.show_values, self.recorded.backward_ran)
-            marked, root = id(item) in self.marks.tensors, item is self.recorded.root
-            return Node(name, kind, lines, culprit=marked, root=root), inputs
+            lines = tensor_lines(item, self.show_grad, self.show_values, self.recorded.backward_ran,
+                                 seed=id(item) in self.parts.seeds)
+            marked = id(item) in self.marks.tensors
+            root = any(item is r for r in self.recorded.roots)
+            return Node(name, kind, lines, culprit=marked, root=root,
+                        part=part.get(id(item), "")), inputs
         if isinstance(item, Context):
             culprits = self.marks.ops.get(id(item))
             blamed = {c.input_index for c in culprits or ()}
@@ -214,12 +231,15 @@ class _ModelBuilder:
                 for i, x in enumerate(item.inputs)
             ]
             lines = op_lines(item, culprits or ())
-            return Node(name, NodeKind.OP, lines, culprit=culprits is not None), inputs
+            return Node(name, NodeKind.OP, lines, culprit=culprits is not None,
+                        part=part.get(id(item), "")), inputs
         if isinstance(item, _Constant):
-            return Node(name, NodeKind.CONST, constant_lines(item.node.inputs[item.position])), []
+            return Node(name, NodeKind.CONST, constant_lines(item.node.inputs[item.position]),
+                        part=part.get(id(item.node), "")), []
         # A group: one edge from each tensor outside it that it consumes.
         inputs = list(dict.fromkeys((self._tensor(x), EdgeKind.DATA) for x in item.inputs))
-        return Node(name, NodeKind.COLLAPSED, group_lines(item)), inputs
+        return Node(name, NodeKind.COLLAPSED, group_lines(item),
+                    part=part.get(item.anchor, "")), inputs
 
     def _walk(self, starts: list[str], limit: int) -> tuple[dict[str, Node], dict[str, _Inputs]]:
         """Breadth-first from `starts` against the data flow: the `limit` nodes nearest to

@@ -14,7 +14,9 @@ class Recorded:
     unique); the drawn node names are made from them, so drawing the same graph twice gives
     the same names. Read-only once built.
 
-    tensors       list[Tensor], inputs before the ops that use them, `root` last
+    tensors       list[Tensor], inputs before the ops that use them
+    roots         `root`, and `forward` if given: the output a gradient `root` is of (drawn
+                  with it, so that the forward computation shows whole, its loss op too)
     index         id(tensor) -> its position in `tensors`
     ops           the op nodes, in the order of the tensors they made
     output        id(node) -> the tensor it made
@@ -23,9 +25,14 @@ class Recorded:
     backward_ran  whether some tensor of the graph has a gradient
     """
 
-    def __init__(self, root: Tensor) -> None:
+    def __init__(self, root: Tensor, forward: Tensor | None = None) -> None:
         self.root = root
+        self.roots = [root] if forward is None or forward is root else [root, forward]
         self.tensors = topological_order(root)
+        if len(self.roots) > 1:  # forward's graph first: root's may read it, not the reverse
+            ahead = topological_order(forward)  # type: ignore[arg-type]
+            seen = {id(t) for t in ahead}
+            self.tensors = ahead + [t for t in self.tensors if id(t) not in seen]
         self.index = {id(t): i for i, t in enumerate(self.tensors)}
         self.ops: list[Context] = []
         self.output: dict[int, Tensor] = {}

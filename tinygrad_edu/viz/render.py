@@ -18,6 +18,7 @@ import graphviz
 from ..tensor import Tensor
 from .labels import Line, Role
 from .model import GraphModel, Node, build_model
+from .parts import BACKWARD, FORWARD
 from .text import escape_unsafe
 
 __all__ = ["draw_graph", "render_graph", "to_digraph"]
@@ -48,6 +49,13 @@ STYLES: dict[str, dict[str, str]] = {
         "penwidth": "2.5",
     },
     "root": {"penwidth": "2.5"},
+}
+# The boxes around the two parts of a gradient's graph (see parts.py), by part.
+PART_STYLES: dict[str, dict[str, str]] = {
+    FORWARD: {"label": "forward: the computation that was differentiated",
+              "style": "rounded,filled", "fillcolor": "#f4f8fd", "color": "#9fb8d9"},
+    BACKWARD: {"label": "backward: recorded by grad(..., create_graph=True)",
+               "style": "rounded,filled", "fillcolor": "#fdf6ec", "color": "#d9b88f"},
 }
 EDGE_STYLES: dict[str, dict[str, str]] = {  # by EdgeKind value
     "data": {},
@@ -98,6 +106,7 @@ def draw_graph(
     highlight: Any = None,
     max_nodes: int | None = 500,
     legend: bool = False,
+    forward: Tensor | None = None,
 ) -> graphviz.Digraph:
     """The graph `root` was computed by, as a `graphviz.Digraph` (the `tinygrad_edu.viz`
     docstring says how to read it).
@@ -114,6 +123,10 @@ def draw_graph(
     max_nodes    draw at most this many nodes (None: no cap); those farthest from the root
                  are left out, and the graph's label says what they were
     legend       add a key of the node styles
+    forward      for the graph of a gradient (`grad(loss, W, create_graph=True)[0]`): the
+                 Tensor that was differentiated (loss). Its ops are boxed as the forward part,
+                 the others as the backward part. Without it the parts are read off the graph
+                 (see `viz.parts`); a gradgradcheck report as highlight gives its own
 
     Repeats are collapsed first: the middle of a long chain of identical steps (a loop of
     10,000 `y = y * 2`, or of `y = y * 2 + 1`), with whatever feeds only those steps, becomes
@@ -129,7 +142,7 @@ def draw_graph(
         )
     model = build_model(
         root, show_grad=show_grad, show_values=show_values, highlight=highlight,
-        max_nodes=max_nodes,
+        max_nodes=max_nodes, forward=forward,
     )
     return to_digraph(model, rankdir=rankdir, legend=legend)
 
@@ -142,8 +155,13 @@ def to_digraph(model: GraphModel, *, rankdir: str = "LR", legend: bool = False) 
         node_attr=NODE_ATTRS,
         edge_attr=EDGE_ATTRS,
     )
+    boxes = {part: graphviz.Digraph(name=f"cluster_{part}", graph_attr=PART_STYLES[part])
+             for part in PART_STYLES if any(node.part == part for node in model.nodes)}
     for node in model.nodes:
-        digraph.node(node.name, html_label(node.lines), **_style(node))
+        box = boxes.get(node.part, digraph)
+        box.node(node.name, html_label(node.lines), **_style(node))
+    for box in boxes.values():
+        digraph.subgraph(box)
     for edge in model.edges:
         digraph.edge(edge.tail, edge.head, **EDGE_STYLES[edge.kind.value])
     if legend:
