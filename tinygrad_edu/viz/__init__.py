@@ -19,13 +19,24 @@ How to read a drawing (data flows left to right: input -> op -> output):
   purple 3-D box "× N more" N more repetitions of a chain (or N more identical inputs), collapsed
   grey note "… N more"      what `max_nodes` left out (the graph's label says what it was)
 
+The graph of a gradient (`tinygrad_edu.grad(loss, W, create_graph=True)[0].draw()`) holds the
+ops of the backward passes and the forward values they read; the two parts are drawn in boxes
+of their own: pale blue "forward: the computation that was differentiated", pale orange
+"backward: recorded by grad(..., create_graph=True)", where the leaf the walk started from is
+labelled "upstream gradient". `draw_graph(g, forward=loss)` makes the split exact and draws
+the loss op too (see `parts` for how it is read off the graph otherwise). A gradgradcheck
+report as `highlight` marks the op whose double backward is wrong ("double backward rel.
+error") and draws fn's forward graph with the gradient's.
+
 A tensor's label: its name (bold) if it has one, shape and dtype, the norm of its gradient once
 a backward pass gave it one (`show_grad`), its values if small (`show_values`).
 `draw_graph(..., legend=True)` adds this key to the drawing.
 
 The modules, in the order a call of `draw_graph` meets them:
     recorded   the graph flattened: tensors in topological order, ops, consumers
-    highlight  what to draw red, read from gradcheck's report or from the nodes a user names
+    highlight  what to draw red, read from gradcheck's or gradgradcheck's report or from the
+               nodes a user names
+    parts      a gradient's graph split into the forward part and the recorded backward part
     collapse   long repeated chains and runs of identical inputs hidden behind "× N more"
     model      what to draw: GraphModel, NodeKind, EdgeKind, build_model (no graphviz)
     labels     the lines of text on each node, with their roles
