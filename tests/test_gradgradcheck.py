@@ -78,6 +78,15 @@ class CubeCallingNumpyOnData(CubeSavingX):
         return grad * 3 * np.square(value_of(x))
 
 
+class CubeReturningAnArray(CubeSavingX):
+    """A backward computed on values only: under create_graph it returns a numpy array."""
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return value_of(grad) * 3 * value_of(x) ** 2
+
+
 class CubeCallingNumpyOnTensor(CubeSavingX):
     """np.square on the saved input: a Tensor under create_graph, which numpy refuses."""
 
@@ -162,6 +171,18 @@ def test_a_backward_calling_numpy_on_a_saved_tensor_is_named(fast_mode: bool) ->
         "backward of CubeCallingNumpyOnTensor cannot be differentiated: under "
         "create_graph=True it raised TypeError")
     assert "the first derivative cannot be recorded" in str(report)
+
+
+@pytest.mark.parametrize("fast_mode", [False, True], ids=["full", "fast"])
+def test_a_backward_returning_an_array_under_create_graph_is_named(fast_mode: bool) -> None:
+    # Refused by the engine (GradientTypeError), or taken as a constant: named either way.
+    report = check_second_derivatives(in_a_graph(CubeReturningAnArray), x_input(),
+                                      fast_mode=fast_mode)
+    assert not report.ok
+    assert [c.op for c in report.culprits] == ["CubeReturningAnArray"]
+    message = report.culprits[0].message
+    assert "it is zero" in message or message.startswith(
+        "backward of CubeReturningAnArray cannot be differentiated")
 
 
 @pytest.mark.parametrize("fast_mode", [False, True], ids=["full", "fast"])
