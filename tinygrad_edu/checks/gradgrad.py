@@ -391,9 +391,8 @@ def _wrong_message(op: str, check: InputCheck) -> str:
             "of that backward")
     worst = check.worst
     if worst and all(m.analytic == 0 for m in worst) and any(m.numerical != 0 for m in worst):
-        text += (" (it is zero: the backward uses a value it does not take from "
-                 "ctx.saved_tensors as a Tensor, such as a value kept on ctx outside "
-                 "save_for_backward, or a saved input detached with .data, value_of or "
-                 "numpy, and the second derivative treats that value as a constant)")
+        text += ("; it is zero: the backward computes with a value that is not a saved "
+                 "Tensor (kept on ctx outside save_for_backward, or detached with .data, "
+                 "value_of or numpy), a constant to the second derivative")
     return text
 
