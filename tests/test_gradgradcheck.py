@@ -11,6 +11,7 @@ backward is wrong). Every built-in op, the kinks, the fused losses and nn.Linear
 from __future__ import annotations
 
 import inspect
+import pickle
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from tinygrad_edu import Function, Tensor, losses, nn, ops
 from tinygrad_edu.checks import GradcheckError, check_gradients, gradcheck
 from tinygrad_edu.checks.gradgrad import (
     DoubleBackwardCulprit,
+    FirstDerivative,
     GradgradcheckError,
     GradgradcheckReport,
     check_second_derivatives,
@@ -392,3 +394,18 @@ def test_workers_pass_through() -> None:
     assert gradgradcheck(in_a_graph(Cube), x_input(), workers=2)
     report = check_second_derivatives(in_a_graph(CubeKeepingSquareOnCtx), x_input(), workers=2)
     assert [c.op for c in report.culprits] == ["CubeKeepingSquareOnCtx"]
+
+
+def sum_of_cubes(x: Tensor) -> Tensor:
+    return (x**3).sum()
+
+
+def test_the_first_derivative_travels_to_workers_without_its_graph() -> None:
+    first = FirstDerivative(sum_of_cubes, [0], None)
+    x = x_input()
+    with tg.enable_grad():
+        first(x)
+    assert first.forward is not None
+    copy = pickle.loads(pickle.dumps(first))
+    assert copy.forward is None and copy.positions == [0]
+    np.testing.assert_array_equal(copy(x).data, 3 * x.data**2)

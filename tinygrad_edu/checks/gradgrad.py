@@ -215,6 +215,10 @@ class FirstDerivative:
             self.forward = out
         return result
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What workers (workers=) need: fn, positions and v; not the recorded graph."""
+        return {**self.__dict__, "forward": None, "failure": None}
+
     def _weights(self, out: Tensor) -> np.ndarray:
         if self.v is None:
             if self.grad_outputs is None:
