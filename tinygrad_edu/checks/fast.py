@@ -15,7 +15,9 @@ only there: fast mode reports a kink only where it made a direction disagree. Th
 passes are skipped: the upstream gradient of a scalar output is -0.75, not 1, so a backward
 that ignores its grad argument still disagrees with the finite differences. When nothing
 disagrees, the cost is 2·directions evaluations of fn, one recorded forward pass and one
-backward pass, whatever n.
+backward pass, whatever n: the rounding scale of the values fn computes inside (a second
+backward pass that keeps every inner gradient) is read only once a direction disagrees, since
+it can only widen the tolerance.
 """
 
 from __future__ import annotations

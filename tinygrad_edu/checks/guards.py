@@ -13,6 +13,11 @@ For every op of the recorded graph, on fresh copies of the inputs it saw:
 
 Each costs a few calls of the op alone, about what one evaluation of fn costs for all of them.
 A problem found is a `Culprit` naming the op and what it did.
+
+On a check that passed, only the guarded forward and backward run, and only for users' ops
+(a user's Function, a user's subclass of a built-in op, a built-in op whose backward was
+replaced): the library's own ops are checked by its test suite, and are only run forward here
+to give the ops after them their inputs. A check that failed inspects every op, thoroughly.
 """
 
 from __future__ import annotations
