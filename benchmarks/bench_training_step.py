@@ -10,6 +10,7 @@ processes on the machine hits all of them alike; each reports its median and bes
 Targets (engine / numpy, medians): <= 1.25 at N=256, <= 1.10 at N=4096.
 
     python benchmarks/bench_training_step.py [--rounds 100] [--sizes 256 4096] [--no-torch]
+                                             [--threads N]
 """
 
 from __future__ import annotations
@@ -142,7 +143,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 4096])
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS (and torch) threads; default: as installed. On a shared "
+                        "machine, 1 gives steadier ratios (no thread waits for a busy core)")
     args = parser.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads, user_api="blas")
 
     with_torch = not args.no_torch
     if with_torch:
