@@ -165,9 +165,26 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run forward on the inputs' arrays; record the op when some input requires grad."""
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
-        recorded = True in needs and modes.grad_enabled
+        needs: tuple[bool, ...]
+        if len(inputs) == 2:  # most ops: unrolled, a third of the comprehensions' cost
+            a, b = inputs
+            if isinstance(a, Tensor):
+                array_a, need_a = a.data, a._requires_grad
+            else:
+                array_a, need_a = a, False
+            if isinstance(b, Tensor):
+                array_b, need_b = b.data, b._requires_grad
+            else:
+                array_b, need_b = b, False
+            arrays, needs = [array_a, array_b], (need_a, need_b)
+            recorded = (need_a or need_b) and modes.grad_enabled
+        elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
+            arrays, needs = [inputs[0].data], (inputs[0]._requires_grad,)
+            recorded = needs[0] and modes.grad_enabled
+        else:
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+            recorded = True in needs and modes.grad_enabled
         # The node and the output Tensor are filled in here, with no constructor calls: this is
         # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
         ctx = _new_object(Context)
