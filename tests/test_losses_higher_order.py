@@ -11,8 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from tinygrad_edu import Tensor, grad
+from tinygrad_edu.checks import gradgradcheck
 from tinygrad_edu.losses import softmax_cross_entropy, svm_loss
-from tinygrad_edu.nn import Linear, Module, Sequential
+from tinygrad_edu.nn import Linear, LinearFunction, Module, Sequential
 
 REDUCTIONS = ["mean", "sum", "none"]
 LOSSES = {"softmax_cross_entropy": softmax_cross_entropy, "svm_loss": svm_loss}
@@ -275,3 +276,23 @@ def test_linear_fused_op_is_twice_differentiable_wrt_input_and_weights(bias: boo
     t_hvps = torch.autograd.grad(sum((g * torch.tensor(v)).sum() for g, v in zip(t_gs, vs)), t_inputs)
     for h, t_h in zip(hvps, t_hvps):
         np.testing.assert_allclose(h.data, t_h.numpy(), rtol=1e-12, atol=1e-13)
+
+
+# ----------------------------------------------------------------- gradgradcheck
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", LOSSES)
+def test_gradgradcheck_passes_both_losses(name: str, reduction: str) -> None:
+    raw, y = scores_and_labels(seed=14)  # random scores: no hinge term on its kink
+    scores = Tensor(raw, requires_grad=True)
+    assert gradgradcheck(lambda s: LOSSES[name](s, y, reduction=reduction), scores)
+
+
+def test_gradgradcheck_passes_linear_under_a_loss() -> None:
+    rng = np.random.default_rng(15)
+    x, w, b = (Tensor(rng.normal(size=shape), requires_grad=True) for shape in [(6, 3), (4, 3), (4,)])
+    y = rng.integers(0, 4, size=6)
+    assert gradgradcheck(
+        lambda x, w, b: softmax_cross_entropy(LinearFunction.apply(x, w, b).tanh(), y), [x, w, b]
+    )
