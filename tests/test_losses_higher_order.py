@@ -207,6 +207,14 @@ def test_softmax_scores_changed_after_the_forward_is_refused_under_create_graph(
     np.testing.assert_array_equal(g.data, reference.grad)
 
 
+def test_softmax_nan_scores_are_not_mistaken_for_a_change_under_create_graph() -> None:
+    scores = Tensor(np.array([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0]]), requires_grad=True)
+    (g,) = grad(softmax_cross_entropy(scores, [0, 1], reduction="sum"), scores, create_graph=True)
+    assert np.isnan(g.data[0]).all()
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(g.data[1], p - [0, 1, 0], rtol=1e-14)
+
+
 # ----------------------------------------------------------------- through Linear's fused op
 
 

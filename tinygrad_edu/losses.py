@@ -182,7 +182,9 @@ def _recomputed_probabilities(ctx: Context, saved: np.ndarray) -> Tensor:
     probs: Tensor = exp / (exp @ _ones_column(saved))
     # The same numpy calls as the forward: equal to the last bit here, but a BLAS may sum in
     # another order for other alignments, so rounding (a few ulps per class) is forgiven.
-    if not np.allclose(probs.data, saved, rtol=0, atol=(saved.shape[1] + 4) * np.finfo(saved.dtype).eps):
+    # (NaN scores give NaN probabilities both times: that is not a change.)
+    tolerance = (saved.shape[1] + 4) * np.finfo(saved.dtype).eps
+    if not np.allclose(probs.data, saved, rtol=0, atol=tolerance, equal_nan=True):
         raise RuntimeError(
             f"backward of {ctx.name} (create_graph=True): the scores (shape {scores.shape}) "
             "were changed in place after the loss was computed, so a second derivative would "
