@@ -147,3 +147,18 @@ def test_bad_weights_name_the_function_called(
     with pytest.raises(error) as raised:
         penalty(W)
     assert str(raised.value).startswith(f"{name}: ") and phrase in str(raised.value)
+
+
+def test_l2_is_one_fused_op_checked_and_twice_differentiable() -> None:
+    import tinygrad_edu as tg
+    from tinygrad_edu.regularizers import SquaredSum
+    from tinygrad_edu.testing import check_function
+
+    assert all(report.ok for report in check_function(SquaredSum, shapes=[(3, 4)]))
+    W = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    penalty = l2(W)
+    assert penalty.grad_fn is not None and penalty.grad_fn.name == "SquaredSum"
+    (g,) = tg.grad(penalty, W, create_graph=True)
+    np.testing.assert_array_equal(g.data, 2 * W.data)
+    (hv,) = tg.grad((g * np.ones((2, 3))).sum(), W)
+    np.testing.assert_array_equal(hv.data, np.full((2, 3), 2.0))
