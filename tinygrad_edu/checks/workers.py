@@ -85,10 +85,9 @@ class WorkerPool:
         refuses work) raises on_lost(unfinished task indices, error). Whatever ends the run
         early cancels the tasks not yet started, and stops a pool made by resolve_workers.
 
-        An executor gets IN_FLIGHT_PER_WORKER tasks per worker at a time, in order. While a
-        pool made by resolve_workers starts (a fresh Python importing numpy takes a few tenths
-        of a second), the caller runs tasks itself, from the last (the smallest, when sizes
-        shrink) until the first result of a worker arrives."""
+        An executor gets IN_FLIGHT_PER_WORKER tasks per worker at a time, in order. (The
+        caller does not run tasks itself while a pool starts: measured, its BLAS threads and the
+        booting processes slow each other down more than it gains.)"""
         futures: dict[Future[Any], int] = {}
         try:
             if self.executor is None:
@@ -96,7 +95,6 @@ class WorkerPool:
                 return
             waiting = list(range(len(tasks)))[::-1]  # pop() gives the next task in order
             unfinished = set(waiting)
-            workers_up = False
             while waiting or futures:
                 try:
                     while waiting and len(futures) < IN_FLIGHT_PER_WORKER * self.size:
@@ -104,12 +102,6 @@ class WorkerPool:
                         futures[self.executor.submit(function, tasks[i])] = i
                 except Exception as error:  # a closed executor, say
                     raise on_lost(sorted(unfinished), error) from error
-                if self.owned and not workers_up and waiting \
-                        and not any(future.done() for future in futures):
-                    i = waiting.pop(0)
-                    on_result(i, function(tasks[i]))
-                    unfinished.discard(i)
-                    continue
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for future in done:
                     i = futures.pop(future)
@@ -117,7 +109,6 @@ class WorkerPool:
                         result = future.result()
                     except Exception as error:
                         raise on_lost(sorted(unfinished), error) from error
-                    workers_up = True
                     on_result(i, result)
                     unfinished.discard(i)
         except BaseException:
