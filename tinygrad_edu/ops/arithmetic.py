@@ -20,6 +20,7 @@ from .broadcast import as_weak_numbers, unbroadcast, value_of, zeros_like
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Abs", "Maximum", "MatMul", "Cast",
+    "SavesInput", "SavesOutput",
     "maximum", "pow", "rpow",
 ]
 
@@ -172,12 +173,37 @@ def rpow(base: Any, x: Tensor) -> Tensor:
     return Exp.apply(Mul.apply(x, float(np.log(base))))
 
 
-class Exp(Function):
+class SavesInput(Function):
+    """An elementwise function (`function`, on arrays) whose backward needs its input, which
+    it finds as `ctx.saved_tensors[0]`. Subclasses name the function and write backward."""
+
+    function: Any = None
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
+        ctx.save_for_backward(x)
+        return ctx.fn.function(x)  # type: ignore[attr-defined]
+
+
+class SavesOutput(Function):
+    """An elementwise function (`function`, on arrays) whose backward needs its output, which
+    it finds as `ctx.saved_tensors[0]`: under create_graph, that is the output's Tensor, so
+    the second derivative flows through it (d tanh = 1 - tanh², and tanh depends on x).
+    Subclasses name the function and write backward."""
+
+    function: Any = None
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        # Saved is the very array the output Tensor will hold (a ufunc gives a numpy scalar for
+        # 0-d input, which apply would wrap in a new array), so create_graph can find it.
+        out = np.asarray(ctx.fn.function(x))  # type: ignore[attr-defined]
         ctx.save_for_backward(out)
         return out
+
+
+class Exp(SavesOutput):
+    function = np.exp
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -185,11 +211,8 @@ class Exp(Function):
         return grad * out
 
 
-class Log(Function):
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.log(x)
+class Log(SavesInput):
+    function = np.log
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -197,11 +220,8 @@ class Log(Function):
         return grad / x
 
 
-class Abs(Function):
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return np.abs(x)
+class Abs(SavesInput):
+    function = np.abs
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

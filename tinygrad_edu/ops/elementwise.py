@@ -18,40 +18,11 @@ import numpy as np
 
 from ..function import Context, Function
 from ..tensor import Tensor
-from .arithmetic import Exp, _Elementwise
+from .arithmetic import Exp, SavesInput, SavesOutput, _Elementwise
 from .broadcast import unbroadcast, value_of
 from .selection import where
 
 __all__ = ["Sqrt", "Sin", "Cos", "Clip", "Minimum", "exp", "sqrt", "sin", "cos", "minimum", "clip"]
-
-
-class SavesInput(Function):
-    """An elementwise function (`function`, on arrays) whose backward needs its input, which
-    it finds as `ctx.saved_tensors[0]`. Subclasses name the function and write backward."""
-
-    function: Any = None
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
-        return ctx.fn.function(x)  # type: ignore[attr-defined]
-
-
-class SavesOutput(Function):
-    """An elementwise function (`function`, on arrays) whose backward needs its output, which
-    it finds as `ctx.saved_tensors[0]`: under create_graph, that is the output's Tensor, so
-    the second derivative flows through it (d tanh = 1 - tanh², and tanh depends on x).
-    Subclasses name the function and write backward."""
-
-    function: Any = None
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        # Saved is the very array the output Tensor will hold (a ufunc gives a numpy scalar for
-        # 0-d input, which apply would wrap in a new array), so create_graph can find it.
-        out = np.asarray(ctx.fn.function(x))  # type: ignore[attr-defined]
-        ctx.save_for_backward(out)
-        return out
 
 
 class Sqrt(SavesOutput):

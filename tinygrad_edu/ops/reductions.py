@@ -28,22 +28,19 @@ def _spread(ctx: Context, grad: Any) -> Any:
 
 class Sum(Function):
     settings_may_hold_arrays = False  # axes, shapes, numbers
+    method = "sum"  # the ndarray method forward calls (Mean shares this forward)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+        return np.asarray(getattr(x, ctx.fn.method)(axis=axis, keepdims=keepdims))  # type: ignore[attr-defined]
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
         return _spread(ctx, grad)
 
 
-class Mean(Function):
-    settings_may_hold_arrays = False  # axes, shapes, numbers
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        return np.asarray(x.mean(axis=axis, keepdims=keepdims))
+class Mean(Sum):
+    method = "mean"
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
