@@ -10,6 +10,7 @@ from ..tensor import Tensor, topological_order
 from ..validation import callable_arg
 from .culprits import localize
 from .guards import inspect_ops
+from .parallel import WorkerPool, Workers, resolve_workers
 from .procedure import as_input_tuple, examine, prepare
 from .report import GradcheckError, GradcheckReport, verdict
 from .settings import GradcheckSettings
@@ -31,6 +32,7 @@ def gradcheck(
     seed: int = 0,
     localize: bool = True,
     progress: bool | None = None,
+    workers: Workers = None,
 ) -> bool:
     """Check fn's backward against centered finite differences, for every input that requires
     grad. True if they agree; otherwise raises `GradcheckError` (whose `.report` is a
@@ -60,6 +62,13 @@ def gradcheck(
                 failure, difference every op on its own inputs to name the culprit.
     progress    None: a progress bar (tqdm) for checks over 2 s in a terminal or notebook,
                 not in CI; True: always; False: never.
+    workers     where the finite differences and the per-op culprit re-checks run: None
+                (here), an int (a process pool of that many workers, -1: one per core,
+                created and shut down by this call), a concurrent.futures.Executor (a
+                ProcessPoolExecutor, a Dask client's get_executor(); it stays yours) or a
+                map-like callable (Pool.map). The report is the serial one, bit for bit, for
+                a deterministic fn (see `tinygrad_edu.checks.workers`). fn travels with
+                cloudpickle; scripts using process pools need `if __name__ == "__main__":`.
 
     What a check does: (1) fn is called again at the same point and its inputs compared (a
     random or input-changing fn gets its own verdict); (2) backward passes give the Jacobian
@@ -80,6 +89,7 @@ def gradcheck(
     report = check_gradients(
         fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
         directions=directions, seed=seed, localize=localize, progress=progress,
+        workers=workers,
     )
     if report.ok:
         return True
@@ -101,6 +111,7 @@ def check_gradients(
     seed: int = 0,
     localize: bool = True,
     progress: bool | None = None,
+    workers: Workers = None,
 ) -> GradcheckReport:
     """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments)."""
     __tracebackhide__ = True  # pytest shows the report first, not the library's frames
@@ -108,16 +119,19 @@ def check_gradients(
     settings = GradcheckSettings.of(
         eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
         directions=directions, seed=seed, localize=localize, progress=progress)
-    return run_gradcheck(fn, inputs, settings)
+    with resolve_workers(workers, where="gradcheck") as pool:  # one pool for the whole call
+        return run_gradcheck(fn, inputs, settings, pool)
 
 
 def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
-                  settings: GradcheckSettings) -> GradcheckReport:
-    """The check with validated settings: findings, then culprits, then the report."""
+                  settings: GradcheckSettings, pool: WorkerPool | None = None
+                  ) -> GradcheckReport:
+    """The check with validated settings: findings, then culprits, then the report. With a
+    pool, the finite differences and the per-op re-checks run on its workers."""
     __tracebackhide__ = True
     subject = prepare(fn, as_input_tuple(inputs))
     with _grads_kept(subject.outside_leaves):
-        findings = examine(subject, settings)
+        findings = examine(subject, settings, pool)
         searched = settings.localize and subject.output.requires_grad
         leaves = {id(subject.args[i]): subject.pristine[i] for i in subject.checked}
         op_problems = inspect_ops(subject.output, settings.seed, leaves,
@@ -126,7 +140,7 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
         culprits = list(op_problems)
         if not findings.ok and searched:
             blamed = {id(c.node) for c in op_problems}
-            culprits += [c for c in localize(subject.output, settings)
+            culprits += [c for c in localize(subject.output, settings, pool)
                          if id(c.node) not in blamed]
     # What the check's passes left on its copies and on the values fn computed from them
     # (retained by the analytic side) would mislead a drawing of report.output.

@@ -1,16 +1,22 @@
 """Culprit search: when a check fails, every op of the recorded graph is checked the same way
 on a float64 copy of its own inputs; the ops whose backward disagrees with their own finite
-differences are the culprits. Nothing here knows any op by name."""
+differences are the culprits. Nothing here knows any op by name.
+
+With `workers=`, the ops are re-checked on the workers (`parallel.recheck_ops`): each op's
+Function, settings and input arrays travel, never a Tensor with its graph, and what comes back
+(plain numbers and text) is mapped to its node by position."""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ..errors import BadGradient
 from ..function import Context
 from ..tensor import Tensor, topological_order
 from .fast import FastMode
 from .modes import FullMode
+from .parallel import WorkerPool, recheck_ops
 from .procedure import Findings, examine, prepare
 from .report import Culprit, builtin_name
 from .settings import GradcheckSettings
@@ -20,50 +26,64 @@ __all__ = ["localize", "FULL_NODE_CHECK_LIMIT"]
 FULL_NODE_CHECK_LIMIT = 4096  # op inputs with more elements are checked in fast mode
 
 
-def localize(output: Tensor, settings: GradcheckSettings) -> list[Culprit]:
-    """The ops of output's graph whose backward disagrees with their own finite differences."""
-    culprits: list[Culprit] = []
-    for tensor in topological_order(output, only_requiring_grad=True):
-        node = tensor.grad_fn
-        if node is None:
-            continue
-        size = sum(x.size for x, needs in zip(node.inputs, node.needs_input_grad, strict=True) if needs)
-        fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
-        node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=False)
-        op = functools.partial(node.fn.apply, **node.kwargs)
-        subject = prepare(op, tuple(node.inputs))
-        try:
-            findings = examine(subject, node_settings)
-        finally:
-            for copy in subject.args:
-                if isinstance(copy, Tensor):
-                    copy.grad = None
-        culprits += _culprits_of(node, findings)
-    return culprits
+def localize(output: Tensor, settings: GradcheckSettings,
+             pool: WorkerPool | None = None) -> list[Culprit]:
+    """The ops of output's graph whose backward disagrees with their own finite differences
+    (re-checked on the pool's workers when there is one)."""
+    nodes = [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
+             if t.grad_fn is not None]
+    results = recheck_ops(functools.partial(_check_op, settings), nodes, pool=pool)
+    return [Culprit(node, node.name, position, rel_error, message.format(op=node.name))
+            for node, found in zip(nodes, results, strict=True)
+            for position, rel_error, message in found]
+
+
+def _check_op(settings: GradcheckSettings, fn: Any, kwargs: dict[str, Any],
+              inputs: tuple[Any, ...]) -> list[tuple[int | None, float, str]]:
+    """One op checked on copies of its inputs: (input, rel. error, message with {op}) per
+    culprit found, plain values that travel back from a worker."""
+    size = sum(x.size for x in inputs if isinstance(x, Tensor) and x.requires_grad)
+    fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
+    node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=False)
+    subject = prepare(functools.partial(fn.apply, **kwargs), inputs)
+    try:
+        findings = examine(subject, node_settings)
+    finally:
+        for copy in subject.args:
+            if isinstance(copy, Tensor):
+                copy.grad = None
+    return _culprit_fields(findings)
 
 
 def _culprits_of(node: Context, findings: Findings) -> list[Culprit]:
     op = node.name
+    return [Culprit(node, op, position, rel_error, message.format(op=op))
+            for position, rel_error, message in _culprit_fields(findings)]
+
+
+def _culprit_fields(findings: Findings) -> list[tuple[int | None, float, str]]:
     if findings.backward_error is not None:
         error = findings.backward_error
         position = _bad_input(error)
+        text = _braces(str(error))
         if position is None:
-            message = f"backward of {op} raised {type(error).__name__}: {error}"
+            message = f"backward of {{op}} raised {type(error).__name__}: {text}"
         else:
-            message = (f"backward of {op} is wrong for input {position} "
-                       f"(it raised {builtin_name(error)})")
-        return [Culprit(node, op, position, float("inf"), message)]
-    culprits = [
-        Culprit(node, op, c.position, c.max_rel_error,
-                f"backward of {op} is wrong for input {c.position}")
-        for c in findings.inputs if not c.ok
-    ]
-    culprits += [
-        Culprit(node, op, p.input_index, p.rel_error,
-                f"backward of {op} is wrong for input {p.input_index}: {p.message}")
-        for p in findings.backward_problems
-    ]
-    return culprits
+            message = (f"backward of {{op}} is wrong for input {position} "
+                       f"(it raised {_braces(builtin_name(error))})")
+        return [(position, float("inf"), message)]
+    fields: list[tuple[int | None, float, str]] = [
+        (c.position, c.max_rel_error, f"backward of {{op}} is wrong for input {c.position}")
+        for c in findings.inputs if not c.ok]
+    fields += [(p.input_index, p.rel_error,
+                f"backward of {{op}} is wrong for input {p.input_index}: {_braces(p.message)}")
+               for p in findings.backward_problems]
+    return fields
+
+
+def _braces(text: str) -> str:
+    """text kept as it is by str.format."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _bad_input(error: BaseException) -> int | None:
@@ -72,4 +92,3 @@ def _bad_input(error: BaseException) -> int | None:
         return error.input_index
     index = getattr(error, "input_index", None)  # engines before errors.BadGradient
     return index if isinstance(index, int) else None
-

@@ -13,6 +13,7 @@ from ..tensor import Tensor
 from .comparison import ROUNDING_SAFETY, Comparison, Tolerance
 from .kinks import settle
 from .numerical import evaluate_steps
+from .parallel import WorkerPool, evaluate_steps_parallel
 from .progress import Progress
 
 __all__ = ["Readout", "FiniteDifferences", "dot", "short_repr"]
@@ -64,11 +65,15 @@ class FiniteDifferences:
     terms      per readout entry, its rounding scale: ε·terms is the rounding error its values
                can carry (safety factors included)
     tolerance  how far an analytic derivative may be from its difference
+    pool       where the element-by-element evaluations run (None: here; see `parallel`)
+    labels     how each checked input is named in errors from the workers, by position
     """
 
     def __init__(self, readout: Readout, args: Sequence[Any], base: np.ndarray,
-                 terms: np.ndarray, eps: float, tolerance: Tolerance) -> None:
+                 terms: np.ndarray, eps: float, tolerance: Tolerance,
+                 pool: WorkerPool | None = None, labels: dict[int, str] | None = None) -> None:
         self.readout, self.args = readout, args
+        self.pool, self.labels = pool, labels or {}
         self.base, self.terms = base, terms
         self.eps, self.tolerance = eps, tolerance
         self.evaluations = 0  # calls of fn made here
@@ -95,9 +100,15 @@ class FiniteDifferences:
         with no_grad():
             for band in bands:
                 rows = np.flatnonzero(scales == band) if bands.size > 1 else slice(None)
-                values[:, rows], taken[:, rows] = evaluate_steps(
-                    self.readout, self.args, position, indices[rows],
-                    (step * band, -step * band), progress=progress)
+                steps = (step * band, -step * band)
+                if self.pool is None:
+                    values[:, rows], taken[:, rows] = evaluate_steps(
+                        self.readout, self.args, position, indices[rows], steps,
+                        progress=progress)
+                else:  # the same loop in chunks on the workers, results by index
+                    values[:, rows], taken[:, rows] = evaluate_steps_parallel(
+                        self.readout, self.args, position, indices[rows], steps,
+                        pool=self.pool, progress=progress, label=self.labels.get(position))
         self.evaluations += 2 * len(indices)
         plus, minus = values[0], values[1]
         step_plus, step_minus = taken[0][:, None], taken[1][:, None]

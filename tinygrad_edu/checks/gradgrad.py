@@ -46,6 +46,7 @@ from .api import check_gradients, run_gradcheck
 from .culprits import FULL_NODE_CHECK_LIMIT
 from .fast import FastMode
 from .modes import FullMode, random_weights
+from .parallel import resolve_workers
 from .procedure import as_input_tuple
 from .report import (
     BackwardProblem,
@@ -139,12 +140,15 @@ def check_second_derivatives(
             "gradgradcheck: no input requires grad, so there is nothing to check; create the "
             "tensors to differentiate with requires_grad=True")
     first = FirstDerivative(fn, checked, grad_outputs, seed=options.get("seed", 0))
-    try:
-        second = check_gradients(first, given, **options)
-    except Exception as error:
-        if error is not first.failure:
-            raise
-        return _unrecordable(first, given, error, options)
+    settings = _settings(options)
+    # One pool for the check of g (its finite differences and per-op re-checks).
+    with resolve_workers(options.get("workers"), where="gradgradcheck") as pool:
+        try:
+            second = run_gradcheck(first, given, settings, pool)
+        except Exception as error:
+            if error is not first.failure:
+                raise
+            return _unrecordable(first, given, error, options)
     culprits: list[Culprit] = []
     if not second.ok and second.settings is not None and second.settings.localize \
             and first.forward is not None:
@@ -161,7 +165,7 @@ def check_second_derivatives(
 
 
 def _check_option_names(options: dict[str, Any]) -> None:
-    """Only gradcheck's own keywords pass through (whatever they are: workers= once wired)."""
+    """Only gradcheck's own keywords pass through (workers= among them)."""
     known = set(inspect.signature(check_gradients).parameters) - {"fn", "inputs"}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -312,10 +316,7 @@ def _verdict(second: GradcheckReport, culprits: list[Culprit]) -> str:
 def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseException,
                   options: dict[str, Any]) -> GradgradcheckReport:
     """The report when fn's first derivative could not be recorded at all."""
-    defaults = {name: parameter.default for name, parameter
-                in inspect.signature(check_gradients).parameters.items()}
-    settings = GradcheckSettings.of(**{name: options.get(name, defaults[name])
-                                       for name in inspect.signature(GradcheckSettings.of).parameters})
+    settings = _settings(options)
     culprits: list[Culprit] = []
     if settings.localize and first.forward is not None:
         culprits = second_order_culprits(first.forward, settings)
@@ -326,6 +327,14 @@ def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseEx
         inputs=[], culprits=culprits, output=first.forward, verdict=verdict,
         backward_problems=[BackwardProblem(None, message)], backward_error=error,
         settings=settings, checked_what=first.describe(inputs))
+
+
+def _settings(options: dict[str, Any]) -> GradcheckSettings:
+    """gradcheck's settings from the options passed through (validated as gradcheck does)."""
+    defaults = {name: parameter.default for name, parameter
+                in inspect.signature(check_gradients).parameters.items()}
+    return GradcheckSettings.of(**{name: options.get(name, defaults[name])
+                                   for name in inspect.signature(GradcheckSettings.of).parameters})
 
 
 # ----------------------------------------------------------------------------- culprits

@@ -33,6 +33,7 @@ from ..function import no_grad
 from ..tensor import Tensor
 from ..validation import callable_arg, one_of, positive_float
 from .progress import Progress
+from .workers import Workers, resolve_workers
 
 __all__ = ["numerical_gradient", "numerical_gradient_array", "evaluate_steps", "METHODS"]
 
@@ -49,6 +50,7 @@ def numerical_gradient(
     method: str = "central",
     *,
     grad_output: np.ndarray | None = None,
+    workers: Workers = None,
 ) -> np.ndarray:
     """The gradient of f at x by finite differences, one element of x at a time.
 
@@ -66,6 +68,11 @@ def numerical_gradient(
                  quotient is f' + h/2 f'' + ... while in the centered one the h² terms cancel,
                  leaving f' + h²/6 f''' + .... For f(θ) = θ³ at θ = 1, h = 0.01:
                  forward 3.0301 (error 3h + h²), centered 3.0001 (error h²).
+    workers      None (here), an int (a process pool of that many workers, -1: one per core,
+                 created and shut down by this call), a concurrent.futures.Executor or a
+                 map-like callable, as in `gradcheck`. f and x travel together in one payload,
+                 so an f that reads x through its closure (`lambda _: net.loss()`) reads, in
+                 the worker, the very array being perturbed. Same result, bit for bit.
 
     The step actually taken is (x + h) - x as rounded in x's dtype, which removes the error
     of h not being representable next to x. f runs under no_grad. Returns a float64 array of
@@ -83,10 +90,17 @@ def numerical_gradient(
     readout = _NumberReadout(f, grad_output)
 
     steps = (eps,) if method == "forward" else (eps, -eps)
-    with no_grad(), Progress(array.size * len(steps), label="numerical_gradient") as progress:
+    with resolve_workers(workers, where="numerical_gradient") as pool, no_grad(), \
+            Progress(array.size * len(steps), label="numerical_gradient") as progress:
         base = readout((x,))[0] if method == "forward" else 0.0
-        values, taken = evaluate_steps(readout, (x,), 0, np.arange(array.size), steps,
-                                       progress=progress)
+        if pool is None:
+            values, taken = evaluate_steps(readout, (x,), 0, np.arange(array.size), steps,
+                                           progress=progress)
+        else:
+            from .parallel import evaluate_steps_parallel  # parallel imports this module
+
+            values, taken = evaluate_steps_parallel(readout, (x,), 0, np.arange(array.size),
+                                                    steps, pool=pool, progress=progress)
     if method == "forward":
         gradient = (values[0, :, 0] - base) / taken[0]
     else:
@@ -100,11 +114,13 @@ def numerical_gradient_array(
     grad_output: np.ndarray,
     eps: float = 1e-5,
     method: str = "central",
+    *,
+    workers: Workers = None,
 ) -> np.ndarray:
     """cs231n's eval_numerical_gradient_array: the gradient of sum(f(x) * grad_output), for
     an f returning an array or Tensor. Same as `numerical_gradient(..., grad_output=...)`."""
     __tracebackhide__ = True
-    return numerical_gradient(f, x, eps, method, grad_output=grad_output)
+    return numerical_gradient(f, x, eps, method, grad_output=grad_output, workers=workers)
 
 
 def evaluate_steps(

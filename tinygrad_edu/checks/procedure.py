@@ -19,6 +19,7 @@ from ..tensor import Tensor, topological_order
 from .comparison import SENSITIVITY_SAFETY, TINY, Comparison, Tolerance, summarize
 from .differences import FiniteDifferences, Readout, short_repr
 from .modes import Upstream, random_weights
+from .parallel import WorkerPool
 from .precision import low_precision_problems
 from .progress import Progress
 from .purity import changed_inputs, pristine_copies, repeat_problems
@@ -141,9 +142,11 @@ def _float64_copy(x: Tensor) -> Tensor:
 
 class CheckRun:
     """One run of the check on a Subject: its settings, random numbers, upstream gradients and
-    numerical side. Modes read it; building it calls no user code."""
+    numerical side (its element-by-element evaluations on `pool`'s workers when there is one).
+    Modes read it; building it calls no user code."""
 
-    def __init__(self, subject: Subject, settings: GradcheckSettings) -> None:
+    def __init__(self, subject: Subject, settings: GradcheckSettings,
+                 pool: WorkerPool | None = None) -> None:
         self.subject, self.settings = subject, settings
         self.rng = np.random.default_rng(settings.seed)
         output = subject.output
@@ -152,8 +155,9 @@ class CheckRun:
         readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
         base, terms = readout.at_output(output)
         tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
+        labels = {i: subject.label(i) for i in subject.checked} if pool is not None else None
         self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
-                                             settings.eps, tolerance)
+                                             settings.eps, tolerance, pool, labels)
         self._inside: _Analytic | None = None  # for read_inside, in a lazy mode
 
     def widen_rounding(self, sensitivity: np.ndarray) -> None:
@@ -191,10 +195,12 @@ def _precision(output: Tensor) -> float:
     return max(float(np.finfo(d).eps) for d in dtypes if d.kind == "f")
 
 
-def examine(subject: Subject, settings: GradcheckSettings) -> Findings:
-    """The analytic side, then the numerical side for each input that requires grad."""
+def examine(subject: Subject, settings: GradcheckSettings,
+            pool: WorkerPool | None = None) -> Findings:
+    """The analytic side, then the numerical side for each input that requires grad (its
+    evaluations on pool's workers when there is one; every other call of fn runs here)."""
     __tracebackhide__ = True
-    run = CheckRun(subject, settings)
+    run = CheckRun(subject, settings, pool)
     findings = Findings()
     findings.fn_problems = changed_inputs(subject, subject.args, "while it was recorded")
     if not findings.fn_problems:
