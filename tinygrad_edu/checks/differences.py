@@ -66,14 +66,12 @@ class FiniteDifferences:
                can carry (safety factors included)
     tolerance  how far an analytic derivative may be from its difference
     pool       where the element-by-element evaluations run (None: here; see `parallel`)
-    labels     how each checked input is named in errors from the workers, by position
     """
 
     def __init__(self, readout: Readout, args: Sequence[Any], base: np.ndarray,
                  terms: np.ndarray, eps: float, tolerance: Tolerance,
-                 pool: WorkerPool | None = None, labels: dict[int, str] | None = None) -> None:
-        self.readout, self.args = readout, args
-        self.pool, self.labels = pool, labels or {}
+                 pool: WorkerPool | None = None) -> None:
+        self.readout, self.args, self.pool = readout, args, pool
         self.base, self.terms = base, terms
         self.eps, self.tolerance = eps, tolerance
         self.evaluations = 0  # calls of fn made here
@@ -108,7 +106,7 @@ class FiniteDifferences:
                 else:  # the same loop in chunks on the workers, results by index
                     values[:, rows], taken[:, rows] = evaluate_steps_parallel(
                         self.readout, self.args, position, indices[rows], steps,
-                        pool=self.pool, progress=progress, label=self.labels.get(position))
+                        pool=self.pool, progress=progress)
         self.evaluations += 2 * len(indices)
         plus, minus = values[0], values[1]
         step_plus, step_minus = taken[0][:, None], taken[1][:, None]

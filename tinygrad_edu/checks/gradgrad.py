@@ -37,7 +37,6 @@ import numpy as np
 
 from ..autograd import grad
 from ..errors import BadGradient
-from ..function import Context
 from ..modes import enable_grad, is_grad_enabled
 from ..ops import concatenate
 from ..tensor import Tensor, topological_order
@@ -46,7 +45,7 @@ from .api import check_gradients, run_gradcheck
 from .culprits import FULL_NODE_CHECK_LIMIT
 from .fast import FastMode
 from .modes import FullMode, random_weights
-from .parallel import resolve_workers
+from .parallel import WorkerPool, recheck_ops, resolve_workers
 from .procedure import as_input_tuple
 from .report import (
     BackwardProblem,
@@ -141,18 +140,19 @@ def check_second_derivatives(
             "tensors to differentiate with requires_grad=True")
     first = FirstDerivative(fn, checked, grad_outputs, seed=options.get("seed", 0))
     settings = _settings(options)
-    # One pool for the check of g (its finite differences and per-op re-checks).
+    # One pool for the whole call: g's finite differences and per-op re-checks, and the
+    # second-order culprit search.
     with resolve_workers(options.get("workers"), where="gradgradcheck") as pool:
         try:
             second = run_gradcheck(first, given, settings, pool)
         except Exception as error:
             if error is not first.failure:
                 raise
-            return _unrecordable(first, given, error, options)
-    culprits: list[Culprit] = []
-    if not second.ok and second.settings is not None and second.settings.localize \
-            and first.forward is not None:
-        culprits = second_order_culprits(first.forward, second.settings)
+            return _unrecordable(first, given, error, settings, pool)
+        culprits: list[Culprit] = []
+        if not second.ok and second.settings is not None and second.settings.localize \
+                and first.forward is not None:
+            culprits = second_order_culprits(first.forward, second.settings, pool)
     return GradgradcheckReport(
         inputs=second.inputs, culprits=culprits + second.culprits, output=first.forward,
         verdict=_verdict(second, culprits),
@@ -314,12 +314,11 @@ def _verdict(second: GradcheckReport, culprits: list[Culprit]) -> str:
 
 
 def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseException,
-                  options: dict[str, Any]) -> GradgradcheckReport:
+                  settings: GradcheckSettings, pool: WorkerPool | None) -> GradgradcheckReport:
     """The report when fn's first derivative could not be recorded at all."""
-    settings = _settings(options)
     culprits: list[Culprit] = []
     if settings.localize and first.forward is not None:
-        culprits = second_order_culprits(first.forward, settings)
+        culprits = second_order_culprits(first.forward, settings, pool)
     message = (f"the first derivative cannot be recorded: with create_graph=True, backward "
                f"raised {builtin_name(error)}: {error}")
     verdict = "; ".join(c.message for c in culprits) if culprits else message
@@ -340,61 +339,63 @@ def _settings(options: dict[str, Any]) -> GradcheckSettings:
 # ----------------------------------------------------------------------------- culprits
 
 
-def second_order_culprits(output: Tensor, settings: GradcheckSettings) -> list[Culprit]:
+def second_order_culprits(output: Tensor, settings: GradcheckSettings,
+                          pool: WorkerPool | None = None) -> list[Culprit]:
     """The ops of output's graph whose double backward is wrong: each op's Function applied
-    to float64 copies of its own inputs, its first derivative recorded and checked like fn's.
+    to float64 copies of its own inputs, its first derivative recorded and checked like fn's
+    (on the pool's workers when there is one: plain fields travel back, mapped to the nodes
+    by position).
     """
-    culprits: list[Culprit] = []
-    for tensor in topological_order(output, only_requiring_grad=True):
-        node = tensor.grad_fn
-        if node is None:
-            continue
-        positions = [i for i, needs in enumerate(node.needs_input_grad) if needs]
-        size = sum(node.inputs[i].size for i in positions)
-        fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
-        node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=True)
-        first = FirstDerivative(functools.partial(node.fn.apply, **node.kwargs), positions,
-                                None, settings.seed)
-        try:
-            report = run_gradcheck(first, tuple(node.inputs), node_settings)
-        except Exception as error:  # noqa: BLE001 - judged below, or the op cannot run alone
-            if error is first.failure:
-                culprits.append(_unrecordable_culprit(node, error))
-            continue
-        culprits += _node_culprits(node, report)
-    return culprits
+    nodes = [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
+             if t.grad_fn is not None]
+    results = recheck_ops(functools.partial(_second_order_check, settings), nodes, pool=pool)
+    return [DoubleBackwardCulprit(node, node.name, position, rel_error, message)
+            for node, found in zip(nodes, results, strict=True)
+            for position, rel_error, message in found]
 
 
-def _unrecordable_culprit(node: Context, error: BaseException) -> Culprit:
+def _second_order_check(settings: GradcheckSettings, fn: Any, kwargs: dict[str, Any],
+                        inputs: tuple[Any, ...]) -> list[tuple[int | None, float, str]]:
+    """One op's first derivative checked on copies of its inputs: (input, rel. error,
+    message) per culprit found."""
+    positions = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    size = sum(inputs[i].size for i in positions)
+    fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
+    node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=True)
+    first = FirstDerivative(functools.partial(fn.apply, **kwargs), positions, None,
+                            settings.seed)
+    try:
+        report = run_gradcheck(first, inputs, node_settings)
+    except Exception as error:  # noqa: BLE001 - judged below, or the op cannot run alone
+        return [_unrecordable_fields(fn.__name__, error)] if error is first.failure else []
+    return _node_fields(fn.__name__, report)
+
+
+def _unrecordable_fields(op: str, error: BaseException) -> tuple[int | None, float, str]:
     position = error.input_index if isinstance(error, BadGradient) else None
-    text = str(error).removeprefix(f"backward of {node.name} (create_graph=True): ")
-    return DoubleBackwardCulprit(
-        node, node.name, position, float("inf"),
-        f"backward of {node.name} cannot be differentiated: under create_graph=True it raised "
-        f"{builtin_name(error)}: {text}")
+    text = str(error).removeprefix(f"backward of {op} (create_graph=True): ")
+    return (position, float("inf"),
+            f"backward of {op} cannot be differentiated: under create_graph=True it raised "
+            f"{builtin_name(error)}: {text}")
 
 
-def _node_culprits(node: Context, report: GradcheckReport) -> list[Culprit]:
-    """What one op's second-order check found, as culprits naming the op."""
+def _node_fields(op: str, report: GradcheckReport) -> list[tuple[int | None, float, str]]:
+    """What one op's second-order check found, as culprit fields naming the op."""
     if report.ok:
         return []
-    op = node.name
     inner = [c.message for c in report.culprits]
     suffix = f"; in its backward: {'; '.join(inner)}" if inner else ""
     failing = [c for c in report.inputs if not c.ok]
-    culprits: list[Culprit] = [
-        DoubleBackwardCulprit(node, op, c.position, c.max_rel_error,
-                              _wrong_message(op, c) + (suffix if k == 0 else ""))
+    fields: list[tuple[int | None, float, str]] = [
+        (c.position, c.max_rel_error, _wrong_message(op, c) + (suffix if k == 0 else ""))
         for k, c in enumerate(failing)]
     problems = [p.message for p in report.fn_problems + report.backward_problems]
     if problems:
-        culprits.append(DoubleBackwardCulprit(
-            node, op, None, float("inf"),
-            f"double backward of {op}: {problems[0]}" + ("" if failing else suffix)))
-    if not culprits and inner:
-        culprits.append(DoubleBackwardCulprit(
-            node, op, None, float("inf"), f"double backward of {op} is wrong{suffix}"))
-    return culprits
+        fields.append((None, float("inf"),
+                       f"double backward of {op}: {problems[0]}" + ("" if failing else suffix)))
+    if not fields and inner:
+        fields.append((None, float("inf"), f"double backward of {op} is wrong{suffix}"))
+    return fields
 
 
 def _wrong_message(op: str, check: InputCheck) -> str:

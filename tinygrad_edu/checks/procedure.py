@@ -155,9 +155,8 @@ class CheckRun:
         readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
         base, terms = readout.at_output(output)
         tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
-        labels = {i: subject.label(i) for i in subject.checked} if pool is not None else None
         self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
-                                             settings.eps, tolerance, pool, labels)
+                                             settings.eps, tolerance, pool)
         self._inside: _Analytic | None = None  # for read_inside, in a lazy mode
 
     def widen_rounding(self, sensitivity: np.ndarray) -> None:
