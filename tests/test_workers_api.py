@@ -14,7 +14,7 @@ import pytest
 
 # The same real components as test_parallel: a Dask LocalCluster (processes, 2 workers of one
 # thread) and a spawn ProcessPoolExecutor, each owned by the test module.
-from test_parallel import dask_client, process_executor  # noqa: F401
+from test_parallel import children, dask_client, map_pool, new_children, process_executor  # noqa: F401
 from tinygrad_edu import Tensor
 from tinygrad_edu.checks import check_gradients, gradcheck, numerical_gradient
 from tinygrad_edu.checks.gradgrad import check_second_derivatives
@@ -26,13 +26,15 @@ pytestmark = pytest.mark.timeout(120)
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(params=["int", "executor", "dask"])
+@pytest.fixture(params=["int", "executor", "dask", "map"])
 def workers(request: pytest.FixtureRequest) -> Any:
     if request.param == "int":
         return 2
     if request.param == "executor":
         return request.getfixturevalue("process_executor")
-    return request.getfixturevalue("dask_client").get_executor()
+    if request.param == "dask":
+        return request.getfixturevalue("dask_client").get_executor()
+    return request.getfixturevalue("map_pool").map
 
 
 class HalfSquare(Function):
@@ -105,10 +107,10 @@ class Net:
         return float(-np.log(p[np.arange(8), self.y]).mean())
 
 
-def test_numerical_gradient_closure_pattern_on_workers() -> None:
+def test_numerical_gradient_closure_pattern_on_workers(workers: Any) -> None:
     net = Net()
     serial = numerical_gradient(lambda _: net.loss(), net.W.data)
-    spread = numerical_gradient(lambda _: net.loss(), net.W.data, workers=2)
+    spread = numerical_gradient(lambda _: net.loss(), net.W.data, workers=workers)
     assert np.any(serial != 0)
     np.testing.assert_array_equal(spread, serial)
 
@@ -162,3 +164,22 @@ def test_bad_workers_are_refused_before_fn_runs(value: Any, error: type, text: s
         numerical_gradient(lambda _: 0.0, np.zeros(3), workers=value)
     with pytest.raises(error, match=text.replace("gradcheck", "gradgradcheck")):
         check_second_derivatives(fn, parameters()[0], workers=value)
+
+
+def raises_at_one_point(x: Tensor) -> Tensor:
+    if 0.3 < x.data[1, 2] < 0.31:  # only where x[1, 2] is moved by +eps
+        raise ZeroDivisionError("fn failed at a perturbed point")
+    return (x * x).sum()
+
+
+def test_fn_raising_in_a_worker_gives_the_serial_error_and_leaves_no_process() -> None:
+    before = children()
+    x = Tensor(np.full((2, 3), 0.3), requires_grad=True, name="x")
+    with pytest.raises(ZeroDivisionError, match="fn failed at a perturbed point"):
+        check_gradients(raises_at_one_point, x)
+    with pytest.raises(ZeroDivisionError, match="fn failed at a perturbed point") as raised:
+        check_gradients(raises_at_one_point, x, workers=2)
+    assert any("x[1, 2] moved by +1e-06" in note
+               for note in getattr(raised.value, "__notes__", []))
+    np.testing.assert_array_equal(x.data, np.full((2, 3), 0.3))  # the caller's x untouched
+    assert new_children(before) == []
