@@ -48,6 +48,7 @@ from .checks import (
     numerical_gradient,
     numerical_gradient_array,
 )
+from .checks.workers import WorkerError
 from .function import (
     Context,
     Function,
@@ -97,6 +98,7 @@ __all__ = [
     "check_second_derivatives",
     "GradgradcheckError",
     "GradgradcheckReport",
+    "WorkerError",
     "GradcheckError",
     "GradcheckReport",
     "Culprit",
