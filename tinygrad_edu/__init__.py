@@ -49,16 +49,9 @@ from .checks import (
     numerical_gradient_array,
 )
 from .checks.workers import WorkerError
-from .function import (
-    Context,
-    Function,
-    detect_anomaly,
-    enable_grad,
-    is_anomaly_enabled,
-    is_grad_enabled,
-    no_grad,
-)
+from .function import Context, Function
 from .losses import softmax_cross_entropy, svm_loss
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .nn import Linear, LinearClassifier, Module, ReLU, Sequential, Sigmoid, Tanh
 from .ops import concatenate, einsum, expand_dims, maximum, minimum, stack, unbroadcast, where
 from .optim import SGD, Adam, Optimizer, RandomSearchResult, random_search

@@ -33,18 +33,13 @@ from typing import Any
 import numpy as np
 
 from . import versions
-from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, modes, no_grad
+
+# The modes are importable from here too (`from tinygrad_edu.function import no_grad`), as
+# before they had a module of their own.
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, modes, no_grad  # noqa: F401
 from .walk import FreedArrays
 
-__all__ = [
-    "Function",
-    "Context",
-    "no_grad",
-    "enable_grad",
-    "is_grad_enabled",
-    "detect_anomaly",
-    "is_anomaly_enabled",
-]
+__all__ = ["Function", "Context"]
 
 _op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
 _clock = versions.clock
