@@ -1,10 +1,10 @@
-"""Parallel evaluation (`workers=`): a local pool the call creates (an int), a caller's
-ProcessPoolExecutor, a real Dask cluster through `client.get_executor()`, and a map-like callable
-(multiprocessing's Pool.map), each compared bit for bit with the serial run.
-
-Until gradcheck and numerical_gradient take `workers=` themselves, the numerical side is routed
-through the parallel evaluator by swapping the one loop of evaluations they call
-(`evaluate_steps`), so the checks below are the real checks, end to end.
+"""The machinery behind `workers=` (checks/parallel.py, checks/workers.py): a local pool the call
+creates (an int), a caller's ProcessPoolExecutor, a real Dask cluster through
+`client.get_executor()`, and a map-like callable (multiprocessing's Pool.map). What travels (one
+cloudpickle payload, the closure pattern, views refused), results by index, per-op re-checks,
+errors naming the element, dead workers, BLAS threads, no process left. The public API on the
+same pools (reports bit for bit, planted bugs, gradgradcheck) is in test_workers_api.py, which
+imports the pool fixtures from here.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ import numpy as np
 import psutil
 import pytest
 from tinygrad_edu import Tensor
-from tinygrad_edu.checks import check_gradients, differences, numerical, numerical_gradient
 from tinygrad_edu.checks import culprits as culprits_module
+from tinygrad_edu.checks import numerical_gradient
 from tinygrad_edu.checks.parallel import (
     BLAS_ENVIRONMENT,
     FINEST,
     SHARE,
     WorkerError,
-    WorkerPool,
     _chunk_sizes,
     evaluate_steps_parallel,
     recheck_ops,
@@ -89,20 +88,6 @@ def workers(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("map_pool").map
 
 
-@contextlib.contextmanager
-def numerical_side_on(workers: Any) -> Iterator[WorkerPool | None]:
-    """gradcheck and numerical_gradient with their evaluations spread over `workers`."""
-    with resolve_workers(workers) as pool, pytest.MonkeyPatch.context() as patch:
-        def parallel(readout: Any, args: Any, position: int, indices: np.ndarray, steps: Any,
-                     *, jointly: bool = False, progress: Any = None) -> Any:
-            return evaluate_steps_parallel(readout, args, position, indices, steps, pool=pool,
-                                           jointly=jointly, progress=progress)
-
-        patch.setattr(differences, "evaluate_steps", parallel)
-        patch.setattr(numerical, "evaluate_steps", parallel)
-        yield pool
-
-
 def new_children(before: set[int]) -> list[psutil.Process]:
     """Processes started by this one since `before`, but multiprocessing's resource tracker
     (one per process, started with the first spawned pool, by design)."""
@@ -153,11 +138,6 @@ class HalfSquare(Function):
         return grad * x
 
 
-def two_layers(W: Tensor, b: Tensor) -> Tensor:
-    X = Tensor(np.linspace(-1.0, 1.0, 12).reshape(4, 3))
-    return ((X @ W + b).exp() * 0.5).sum()
-
-
 def two_layers_with_bug(W: Tensor, b: Tensor) -> Tensor:
     X = Tensor(np.linspace(-1.0, 1.0, 12).reshape(4, 3))
     return HalfSquare.apply(X @ W + b).mean()
@@ -177,34 +157,12 @@ def test_the_lectures_closure_pattern_perturbs_the_array_fn_reads(workers: Any) 
     # perturbed must be that one, or the gradient comes out silently zero.
     net = Net()
     serial = numerical_gradient(lambda _: net.loss(), net.W.data)
-    with numerical_side_on(workers):
-        spread = numerical_gradient(lambda _: net.loss(), net.W.data)
+    spread = numerical_gradient(lambda _: net.loss(), net.W.data, workers=workers)
     assert np.array_equal(spread, serial)
     assert np.all(spread != 0)
     loss = net.loss()
     loss.backward()
     np.testing.assert_allclose(spread, net.W.grad, rtol=1e-6, atol=1e-9)
-
-
-def test_a_passing_check_gives_the_serial_report(workers: Any) -> None:
-    serial = check_gradients(two_layers, parameters())
-    with numerical_side_on(workers):
-        spread = check_gradients(two_layers, parameters())
-    assert serial.ok and spread.ok
-    assert spread.inputs == serial.inputs
-    assert str(spread) == str(serial)
-    assert spread.evaluations == serial.evaluations == 2 * (15 + 5)
-
-
-def test_a_planted_bug_gives_the_serial_report_and_culprit(workers: Any) -> None:
-    serial = check_gradients(two_layers_with_bug, parameters())
-    with numerical_side_on(workers):
-        spread = check_gradients(two_layers_with_bug, parameters())
-    assert not serial.ok and not spread.ok
-    assert spread.inputs == serial.inputs  # every number, bit for bit
-    assert [c.message for c in spread.culprits] == [c.message for c in serial.culprits]
-    assert [c.message for c in spread.culprits] == ["backward of HalfSquare is wrong for input 0"]
-    assert str(spread) == str(serial)
 
 
 def test_progress_counts_every_evaluation_from_every_worker(process_executor: Any) -> None:

@@ -37,8 +37,7 @@ import tempfile
 import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -85,8 +84,7 @@ SHARE, FINEST = 2, 16
 # ----------------------------------------------------------------------------- what each chunk runs
 
 
-@dataclass(frozen=True)
-class _Modes:
+class _Modes(NamedTuple):
     """The caller's modes, which fn must see in the workers too."""
 
     grad: bool
@@ -128,8 +126,7 @@ def _warm_allocator() -> None:
         del block
 
 
-@dataclass(frozen=True)
-class _SweepTask:
+class _SweepTask(NamedTuple):
     payload: bytes  # cloudpickle of (readout, args)
     position: int
     chunk: int
@@ -139,8 +136,7 @@ class _SweepTask:
     tracker: str | None
 
 
-@dataclass(frozen=True)
-class _Failure:
+class _Failure(NamedTuple):
     """What a worker sends back when the work raised: the exception (if it pickles), its
     type, message and traceback, and where in the work it happened."""
 
@@ -283,8 +279,7 @@ def evaluate_steps_parallel(
     return collected[0], taken
 
 
-@dataclass(frozen=True)
-class _Naming:
+class _Naming(NamedTuple):
     """How the evaluations of one sweep are named in errors: "W[3, 1] moved by +1e-06"."""
 
     label: str
@@ -471,8 +466,7 @@ def _writable(array: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- per-op re-checks
 
 
-@dataclass(frozen=True, eq=False)
-class _Leaf:
+class _Leaf(NamedTuple):
     """A Tensor input of an op, as it travels: its array, never the Tensor (whose pickle would
     carry its whole graph)."""
 
@@ -481,8 +475,7 @@ class _Leaf:
     name: str | None
 
 
-@dataclass(frozen=True)
-class _OpTask:
+class _OpTask(NamedTuple):
     payload: bytes  # cloudpickle of (check, [(Function class, kwargs, inputs), ...])
     modes: _Modes
 

@@ -31,7 +31,7 @@ import multiprocessing.context
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Any
 
 import numpy as np
@@ -172,6 +172,8 @@ def resolve_workers(workers: Workers, *, where: str = "gradcheck") -> Iterator[W
         yield None
         return
     cloudpickle_module(where)
+    from concurrent.futures import ProcessPoolExecutor  # 4 ms of imports, for pools only
+
     executor = ProcessPoolExecutor(count, mp_context=_SingleThreadedSpawn())
     pool = WorkerPool(where, executor=executor, size=count, owned=True)
     try:
