@@ -236,8 +236,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"parts: evaluations {n} x {evaluation * 1e3:.2f} ms = {n * evaluation:.2f} s; serial "
           f"part {outside:.3f} s (serial fraction {outside / serial:.4f}); pool start-up "
           f"{start_up:.2f} s; per chunk {per_chunk * 1e3:.1f} ms ({chunks} chunks)")
-    model = amdahl(2, outside, n, evaluation, per_chunk, start_up)
-    print(f"  model for workers=2: {model:.2f} s (measured {spread:.2f} s)")
+    one_thread = (serial1 - outside) / n  # what an evaluation costs a worker
+    model = amdahl(2, outside, n, one_thread, per_chunk, start_up)
+    print(f"  model for workers=2: start-up + serial part + (evaluations at {one_thread * 1e3:.2f}"
+          f" ms, one BLAS thread, + chunks) / 2 = {model:.2f} s (measured {spread:.2f} s; the "
+          "rest: the last chunks' imbalance, first calls in fresh processes)")
 
     dask_chunk = None if args.no_dask else dask_chunk_overhead(loss, W)
     if dask_chunk is not None:
