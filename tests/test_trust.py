@@ -484,3 +484,13 @@ def test_numerical_gradient_on_an_array_a_live_graph_holds_says_how_to_release_i
     loss.backward()
     np.testing.assert_allclose(tg.numerical_gradient(lambda w: float((w * w).sum()), W.data),
                                [2.0, 2.0, 2.0], rtol=1e-8)
+
+
+def test_a_bad_gradient_error_survives_pickling_with_its_fields() -> None:
+    import pickle
+
+    from tinygrad_edu.errors import GradientShapeError
+
+    error = pickle.loads(pickle.dumps(GradientShapeError("backward of F ...", "F", 1)))
+    assert isinstance(error, ValueError) and (error.op_name, error.input_index) == ("F", 1)
+    assert str(error) == "backward of F ..."

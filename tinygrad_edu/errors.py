@@ -4,6 +4,8 @@ programs (gradcheck, the drawer) read the details from fields instead of parsing
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["BadGradient", "GradientShapeError", "GradientTypeError", "LockedArrayError"]
 
 
@@ -18,6 +20,10 @@ class BadGradient(Exception):
         super().__init__(message)
         self.op_name = op_name
         self.input_index = input_index
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt with all three arguments, so the error survives a trip from a worker process.
+        return (type(self), (str(self), self.op_name, self.input_index))
 
 
 class GradientShapeError(BadGradient, ValueError):

@@ -10,6 +10,7 @@ from ..tensor import Tensor, topological_order
 from ..validation import callable_arg
 from .culprits import localize
 from .guards import inspect_ops
+from .numerical import warm_allocator
 from .parallel import WorkerPool, Workers, resolve_workers
 from .procedure import as_input_tuple, examine, prepare
 from .report import GradcheckError, GradcheckReport, verdict
@@ -129,6 +130,7 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
     """The check with validated settings: findings, then culprits, then the report. With a
     pool, the finite differences and the per-op re-checks run on its workers."""
     __tracebackhide__ = True
+    warm_allocator()
     subject = prepare(fn, as_input_tuple(inputs))
     with _grads_kept(subject.outside_leaves):
         findings = examine(subject, settings, pool)

@@ -50,7 +50,7 @@ from ..function import (
     no_grad,
 )
 from ..tensor import Tensor
-from .numerical import evaluate_steps
+from .numerical import evaluate_steps, warm_allocator
 from .progress import Progress
 from .workers import (
     BLAS_ENVIRONMENT,
@@ -105,25 +105,8 @@ class _Modes(NamedTuple):
             stack.enter_context(np.errstate(**self.errstate))
             if os.getpid() != self.caller:  # threads of the caller's process: its BLAS is its own
                 stack.enter_context(blas_single_threaded())
-                _warm_allocator()
+                warm_allocator()
             yield
-
-
-_allocator_warm = False
-
-
-def _warm_allocator() -> None:
-    """Free one large block, once per worker process. glibc hands a freed block above its mmap
-    threshold (128 KB at start) straight back to the system, and trims the heap's top, so a
-    fresh process whose fn makes temporaries of a few hundred KB page-faults them in again on
-    every evaluation: up to 4 times slower than the same fn in the calling process, whose
-    thresholds earlier large arrays have raised. Freeing a 16 MB block raises them the same
-    way (glibc's dynamic threshold; elsewhere this costs an allocation and does nothing)."""
-    global _allocator_warm
-    if not _allocator_warm:
-        _allocator_warm = True
-        block = np.empty(1 << 21)  # 16 MB, untouched: no page is faulted in
-        del block
 
 
 class _SweepTask(NamedTuple):
