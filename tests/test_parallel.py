@@ -233,14 +233,20 @@ def test_per_op_rechecks_keep_a_tensor_used_twice_as_one_input(process_executor:
     assert recheck_ops(same, [node], pool=None) == [(True, "x", True, "Mul")]
 
 
+class TwoArgumentError(ValueError):
+    """An exception whose __init__ takes more than its message: pickle stores only args[0]."""
+
+    def __init__(self, message: str, op: str) -> None:
+        super().__init__(message)
+        self.op = op
+
+
 def test_per_op_results_that_cannot_travel_back_are_a_clear_error(
         process_executor: Any) -> None:
-    from tinygrad_edu.errors import GradientShapeError
-
     node = (Tensor(np.arange(3.0), requires_grad=True) * 2.0).grad_fn
 
     def check(fn: type, kwargs: dict[str, Any], inputs: tuple[Any, ...]) -> Any:
-        return GradientShapeError("bad gradient", fn.__name__, 0)  # pickles, does not unpickle
+        return TwoArgumentError("bad gradient", fn.__name__)  # pickles, does not unpickle
 
     with resolve_workers(process_executor) as pool, \
             pytest.raises(TypeError, match="re-checks cannot travel back: TypeError") as error:
