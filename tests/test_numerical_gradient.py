@@ -250,3 +250,26 @@ def test_no_progress_bar_in_ci_or_for_a_check_shorter_than_min_seconds(
     monkeypatch.setattr(progress, "MIN_SECONDS", 60.0)
     numerical_gradient(lambda v: float(v.sum()), np.zeros(1500))
     assert terminal.getvalue() == ""
+
+
+def test_an_f_that_raises_names_the_element_being_evaluated_serially_too() -> None:
+    import tinygrad_edu as tg
+
+    def f(v: np.ndarray) -> float:
+        if v[2] != 1.0:
+            raise ValueError("boom")
+        return float(v.sum())
+
+    with pytest.raises(ValueError, match="boom") as error:
+        numerical_gradient(f, np.ones(4))
+    assert error.value.__notes__ == ["while evaluating fn with x[2] moved by +1e-05"]
+    x = tg.Tensor(np.ones(4), requires_grad=True, name="x")
+
+    def g(t: tg.Tensor) -> tg.Tensor:
+        if t.data[1] != 1.0:
+            raise ValueError("bang")
+        return t.sum()
+
+    with pytest.raises(ValueError, match="bang") as error:
+        tg.gradcheck(g, x)
+    assert any("x[1]" in note for note in error.value.__notes__)

@@ -99,14 +99,11 @@ class FiniteDifferences:
             for band in bands:
                 rows = np.flatnonzero(scales == band) if bands.size > 1 else slice(None)
                 steps = (step * band, -step * band)
-                if self.pool is None:
-                    values[:, rows], taken[:, rows] = evaluate_steps(
-                        self.readout, self.args, position, indices[rows], steps,
-                        progress=progress)
-                else:  # the same loop in chunks on the workers, results by index
-                    values[:, rows], taken[:, rows] = evaluate_steps_parallel(
-                        self.readout, self.args, position, indices[rows], steps,
-                        pool=self.pool, progress=progress)
+                # Here (pool None) or in chunks on the workers, results by index; either way
+                # an exception from fn names the element being evaluated.
+                values[:, rows], taken[:, rows] = evaluate_steps_parallel(
+                    self.readout, self.args, position, indices[rows], steps,
+                    pool=self.pool, progress=progress)
         self.evaluations += 2 * len(indices)
         plus, minus = values[0], values[1]
         step_plus, step_minus = taken[0][:, None], taken[1][:, None]

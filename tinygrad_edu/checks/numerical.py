@@ -93,14 +93,11 @@ def numerical_gradient(
     with resolve_workers(workers, where="numerical_gradient") as pool, no_grad(), \
             Progress(array.size * len(steps), label="numerical_gradient") as progress:
         base = readout((x,))[0] if method == "forward" else 0.0
-        if pool is None:
-            values, taken = evaluate_steps(readout, (x,), 0, np.arange(array.size), steps,
-                                           progress=progress)
-        else:
-            from .parallel import evaluate_steps_parallel  # parallel imports this module
+        from .parallel import evaluate_steps_parallel  # parallel imports this module
 
-            values, taken = evaluate_steps_parallel(readout, (x,), 0, np.arange(array.size),
-                                                    steps, pool=pool, progress=progress)
+        # Here (pool None) or on the workers; an exception from f names the element.
+        values, taken = evaluate_steps_parallel(readout, (x,), 0, np.arange(array.size),
+                                                steps, pool=pool, progress=progress)
     if method == "forward":
         gradient = (values[0, :, 0] - base) / taken[0]
     else:
