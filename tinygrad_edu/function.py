@@ -216,17 +216,12 @@ class Function:
         return result
 
 
-class _View(np.ndarray):
-    """Marks a view `apply` made so that two inputs sharing one array reach forward as two
-    array objects (a plain ndarray to everything else)."""
-
-
 def _distinct(array: Any) -> Any:
     """A view of `array` (same memory, another object), for an input position whose array is
     also another input's: under create_graph the walk maps what forward saved back to the
     inputs by the identity of these arrays, and `c * x` with c = x.detach() must keep c a
     constant."""
-    return array.view(_View) if isinstance(array, np.ndarray) else array
+    return array.view() if isinstance(array, np.ndarray) else array
 
 
 def _shared(inputs: tuple[Any, ...], arrays: list[Any]) -> bool:

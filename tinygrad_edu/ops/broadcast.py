@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation
 from ..function import Context, Function
 from ..tensor import Tensor, _make
 
@@ -22,7 +23,6 @@ __all__ = [
     "expand_reduced",
     "zeros_like",
     "value_of",
-    "reduction_axis",
     "normalize_axis",
     "as_weak_numbers",
 ]
@@ -113,29 +113,9 @@ def value_of(x: Any) -> Any:
 
 def normalize_axis(func: str, axis: Any, ndim: int) -> int:
     """One axis as a non-negative int (numpy ints accepted), or an error naming `func`."""
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+    if axis is None or isinstance(axis, (tuple, list)):
         raise TypeError(f"{func}: an axis must be an int, got {axis!r}")
-    if not -ndim <= axis < max(ndim, 1):
-        raise ValueError(f"{func}: axis {axis} is out of bounds for {ndim} dimension(s)")
-    return int(axis) % max(ndim, 1)
-
-
-def reduction_axis(func: str, axis: Any) -> Axis:
-    """`axis=` of a reduction as None, an int or a tuple of ints (numpy ints accepted)."""
-    if axis is None:
-        return None
-    if isinstance(axis, (list, tuple)):
-        return tuple(_plain_int(func, a) for a in axis)
-    return _plain_int(func, axis)
-
-
-def _plain_int(func: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"{func}: axis must be None, an int or a tuple of ints, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    return int(value)
+    return validation.axis(func, "axis", axis, ndim)  # type: ignore[return-value]
 
 
 # A number (a Python or numpy scalar) combines with a floating array in the array's dtype, as in
