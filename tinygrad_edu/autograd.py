@@ -65,12 +65,11 @@ def grad(
     capture: dict[int, int] = {}
     for i, x in enumerate(ins):
         capture.setdefault(id(x), i)  # an input listed twice is captured once, then copied
-    found: list[Any] = [None] * len(ins)
+    found: list[Any] = [None] * len(ins)  # by each input's first position
     if roots:
         found = run_backward(
             [o for o, _ in roots], [g for _, g in roots], retain_graph, create_graph, capture
         ) or found
-        found += [None] * (len(ins) - len(found))
     found = [found[capture[id(x)]] for x in ins]
     results: list[Tensor | None] = []
     reached: set[int] | None = None
@@ -108,11 +107,12 @@ def _as_tensor_list(what: str, value: Any) -> list[Tensor]:
 
 def _seeds(outs: list[Tensor], grad_outputs: Any, create_graph: bool) -> list[Any]:
     """One upstream gradient per output: arrays, or Tensors under create_graph."""
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        given = [grad_outputs] if len(outs) == 1 else None
-        if given is None and grad_outputs is not None:
+    if grad_outputs is None:
+        given: list[Any] = [None] * len(outs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        if len(outs) != 1:
             raise ValueError("grad: give grad_outputs as a sequence, one per output")
-        given = given if given is not None else [None] * len(outs)
+        given = [grad_outputs]
     else:
         given = list(grad_outputs)
     if len(given) != len(outs):
