@@ -295,11 +295,11 @@ def _checked_gradient(
     node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...], create_graph: bool
 ) -> Any:
     """A gradient returned for input x, of x's shape (an array; a Tensor under create_graph),
-    or an error naming the op and the input."""
+    or an error naming the op and the input (whose position is worked out only then)."""
     returned = gx
-    i = _input_position(node, x, returned, input_grads)
     if create_graph:
         if not _is_tensor(gx):
+            i = _input_position(node, x, returned, input_grads)
             raise GradientTypeError(
                 f"backward of {node.name} returned a {type(gx).__name__} for input {i}"
                 f"{named(x.name)} under create_graph=True, so its derivative would be silently "
@@ -314,6 +314,7 @@ def _checked_gradient(
             gx = gx.data
         array = gx = np.asarray(gx)
     if array.dtype.kind not in "fiub":
+        i = _input_position(node, x, returned, input_grads)
         raise GradientTypeError(
             f"backward of {node.name} returned a gradient of dtype {array.dtype} for input {i}"
             f"{named(x.name)}; gradients must be real numeric arrays",
@@ -321,6 +322,7 @@ def _checked_gradient(
             i,
         )
     if array.shape != x.data.shape:
+        i = _input_position(node, x, returned, input_grads)
         hint = " (sum the broadcast axes back with ops.unbroadcast)" if array.ndim >= x.ndim else ""
         raise GradientShapeError(
             f"backward of {node.name} returned a gradient of shape {array.shape} for input {i}"
