@@ -138,8 +138,8 @@ def check_second_derivatives(
         raise ValueError(
             "gradgradcheck: no input requires grad, so there is nothing to check; create the "
             "tensors to differentiate with requires_grad=True")
-    first = FirstDerivative(fn, checked, grad_outputs, seed=options.get("seed", 0))
     settings = _settings(options)
+    first = FirstDerivative(fn, checked, grad_outputs, seed=settings.seed)
     # One pool for the whole call: g's finite differences and per-op re-checks, and the
     # second-order culprit search.
     with resolve_workers(options.get("workers"), where="gradgradcheck") as pool:
@@ -164,13 +164,20 @@ def check_second_derivatives(
     )
 
 
+# gradcheck's keywords with their defaults, read once from check_gradients' signature (the
+# one place they are written), and those of them that make GradcheckSettings.
+_GRADCHECK_DEFAULTS = {name: parameter.default for name, parameter
+                       in inspect.signature(check_gradients).parameters.items()
+                       if name not in ("fn", "inputs")}
+_SETTINGS_KEYWORDS = tuple(inspect.signature(GradcheckSettings.of).parameters)
+
+
 def _check_option_names(options: dict[str, Any]) -> None:
     """Only gradcheck's own keywords pass through (workers= among them)."""
-    known = set(inspect.signature(check_gradients).parameters) - {"fn", "inputs"}
-    unknown = sorted(set(options) - known)
+    unknown = sorted(set(options) - set(_GRADCHECK_DEFAULTS))
     if unknown:
         raise TypeError(f"gradgradcheck: unexpected keyword argument(s) {', '.join(unknown)}; "
-                        f"it takes gradcheck's: {', '.join(sorted(known))}")
+                        f"it takes gradcheck's: {', '.join(sorted(_GRADCHECK_DEFAULTS))}")
 
 
 # ----------------------------------------------------------------------------- g(x)
@@ -330,10 +337,8 @@ def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseEx
 
 def _settings(options: dict[str, Any]) -> GradcheckSettings:
     """gradcheck's settings from the options passed through (validated as gradcheck does)."""
-    defaults = {name: parameter.default for name, parameter
-                in inspect.signature(check_gradients).parameters.items()}
-    return GradcheckSettings.of(**{name: options.get(name, defaults[name])
-                                   for name in inspect.signature(GradcheckSettings.of).parameters})
+    return GradcheckSettings.of(**{name: options.get(name, _GRADCHECK_DEFAULTS[name])
+                                   for name in _SETTINGS_KEYWORDS})
 
 
 # ----------------------------------------------------------------------------- culprits
