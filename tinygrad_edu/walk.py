@@ -216,7 +216,7 @@ class _SavedAsTensors:
         # The arrays forward received, by identity (when two inputs shared an array, apply gave
         # the later one a view of its own: see `Function.apply`), so a constant sharing an
         # input's memory (x.detach(), x.data) stays a constant.
-        received = node.__dict__.get("forward_arrays") or [getattr(x, "data", None) for x in node.inputs]
+        received = getattr(node, "forward_arrays", None) or [getattr(x, "data", None) for x in node.inputs]
         by_data = {id(a): x for a, x in zip(received, node.inputs) if _is_tensor(x)}
         by_data[id(output.data)] = output
         self.saved_tensors = tuple(
