@@ -194,24 +194,41 @@ def print_summary(results: list[Result]) -> None:
         )
 
 
-def main(argv: Sequence[str] | None = None) -> list[Result]:
+def parse_arguments(
+    argv: Sequence[str] | None, description: str | None, *, saves: str, seeds: str
+) -> argparse.Namespace:
+    """--out (created), --epochs, --seed, --no-graph: the options of the digits examples.
+    `saves` and `seeds` complete the help of --out and --seed."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output",
-                        help="where to save the PNG/SVG files (default: examples/output)")
+                        help=f"where to save {saves} (default: examples/output)")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights, the "
-                        "minibatch order and random search (the split is fixed)")
+    parser.add_argument("--seed", type=int, default=0, help=f"seeds {seeds} (the split is fixed)")
     parser.add_argument("--no-graph", action="store_true",
                         help="skip drawing the computation graph")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    return args
 
+
+def load_data_and_describe() -> Data:
+    """load_data(), with a line saying what was loaded."""
     data = load_data()
     print(f"digits: {len(data.y_train)} training and {len(data.y_test)} test images "
           "of 64 pixels, 10 classes")
+    return data
+
+
+def main(argv: Sequence[str] | None = None) -> list[Result]:
+    args = parse_arguments(
+        argv, __doc__, saves="the PNG/SVG files",
+        seeds="the initial weights, the minibatch order and random search",
+    )
+    started = time.perf_counter()
+
+    data = load_data_and_describe()
     check_gradients(data, args.seed)
 
     results, histories, models = [], {}, {}

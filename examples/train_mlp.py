@@ -20,7 +20,6 @@ Adam, next to the linear classifiers of train_digits.py.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -52,7 +51,8 @@ from train_digits import (  # noqa: E402
     MOMENTUM,
     REG,
     Data,
-    load_data,
+    load_data_and_describe,
+    parse_arguments,
 )
 from train_digits import objective as linear_objective  # noqa: E402
 
@@ -248,24 +248,13 @@ def print_summary(runs: list[Run]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Run]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse_arguments(
+        argv, __doc__, saves="the figures and the state dict",
+        seeds="the initial weights and the minibatch order",
     )
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output",
-                        help="where to save the figures and the state dict "
-                        "(default: examples/output)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the "
-                        "minibatch order (the split is fixed)")
-    parser.add_argument("--no-graph", action="store_true",
-                        help="skip drawing the computation graph")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    data = load_data()
-    print(f"digits: {len(data.y_train)} training and {len(data.y_test)} test images "
-          "of 64 pixels, 10 classes")
+    data = load_data_and_describe()
     model = network(args.seed)
     print(model)
     check_gradients(data, args.seed)
