@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import validation
 
-__all__ = ["refuse_keywords", "checked_axis"]
+__all__ = ["refuse_keywords", "checked_axis", "axis_of"]
 
 # PyTorch's name (or a common misspelling) -> ours
 _OURS = {
@@ -52,7 +52,13 @@ def checked_axis(func: str, axis: Any, shape: tuple[int, ...]) -> Any:
     ndim = len(shape)
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the full check
         return axis % ndim
+    return axis_of(func, axis, ndim, f"tensor of shape {shape}")
+
+
+def axis_of(func: str, axis: Any, ndim: int, what: str) -> Any:
+    """`validation.axis` of an ndim-D array, a bad value's error completed with `what` (the
+    shape at fault, in words)."""
     try:
-        return validation.axis(func, "axis", axis, len(shape))
+        return validation.axis(func, "axis", axis, ndim)
     except ValueError as error:
-        raise ValueError(f"{error} (tensor of shape {shape})") from None
+        raise ValueError(f"{error} ({what})") from None

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import validation
 from ..function import Context, Function
 from ..tensor import Tensor
-from .arguments import refuse_keywords
+from .arguments import axis_of, refuse_keywords
 from .broadcast import normalize_axis, value_of
 from .shape import Reshape
 
@@ -191,10 +190,7 @@ def reshape(x: Tensor, shape: tuple[Any, ...], unknown: dict[str, Any]) -> Tenso
 def _axis_tuple(func: str, axis: Any, ndim: int, what: str) -> tuple[int, ...]:
     """An int or tuple of axes of an ndim-D array (`what`, for errors), checked, as a tuple
     of non-negative ints."""
-    try:
-        axes = validation.axis(func, "axis", axis, ndim)
-    except ValueError as error:
-        raise ValueError(f"{error} ({what})") from None
+    axes = axis_of(func, axis, ndim, what)
     if axes is None:
         return tuple(range(ndim))
     return axes if isinstance(axes, tuple) else (axes,)
