@@ -21,7 +21,7 @@ from .procedure import Findings, examine, prepare
 from .report import Culprit, builtin_name
 from .settings import GradcheckSettings
 
-__all__ = ["localize", "FULL_NODE_CHECK_LIMIT"]
+__all__ = ["localize", "recorded_ops", "op_check_settings", "FULL_NODE_CHECK_LIMIT"]
 
 FULL_NODE_CHECK_LIMIT = 4096  # op inputs with more elements are checked in fast mode
 
@@ -30,21 +30,34 @@ def localize(output: Tensor, settings: GradcheckSettings,
              pool: WorkerPool | None = None) -> list[Culprit]:
     """The ops of output's graph whose backward disagrees with their own finite differences
     (re-checked on the pool's workers when there is one)."""
-    nodes = [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
-             if t.grad_fn is not None]
+    nodes = recorded_ops(output)
     results = recheck_ops(functools.partial(_check_op, settings), nodes, pool=pool)
     return [Culprit(node, node.name, position, rel_error, message.format(op=node.name))
             for node, found in zip(nodes, results, strict=True)
             for position, rel_error, message in found]
 
 
+def recorded_ops(output: Tensor) -> list[Context]:
+    """The op nodes of output's graph that gradients pass through, inputs first."""
+    return [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
+            if t.grad_fn is not None]
+
+
+def op_check_settings(settings: GradcheckSettings, inputs: tuple[Any, ...], *,
+                      localize: bool) -> GradcheckSettings:
+    """The settings one op is re-checked with on its own inputs: fast mode when the whole
+    check was, or when the op's inputs that require grad hold too many elements to take one
+    by one; full mode otherwise."""
+    size = sum(x.size for x in inputs if isinstance(x, Tensor) and x.requires_grad)
+    fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
+    return settings.with_mode(FastMode() if fast else FullMode(), localize=localize)
+
+
 def _check_op(settings: GradcheckSettings, fn: Any, kwargs: dict[str, Any],
               inputs: tuple[Any, ...]) -> list[tuple[int | None, float, str]]:
     """One op checked on copies of its inputs: (input, rel. error, message with {op}) per
     culprit found, plain values that travel back from a worker."""
-    size = sum(x.size for x in inputs if isinstance(x, Tensor) and x.requires_grad)
-    fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
-    node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=False)
+    node_settings = op_check_settings(settings, inputs, localize=False)
     subject = prepare(functools.partial(fn.apply, **kwargs), inputs)
     try:
         findings = examine(subject, node_settings)

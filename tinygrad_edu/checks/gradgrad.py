@@ -39,12 +39,11 @@ from ..autograd import grad
 from ..errors import BadGradient
 from ..modes import enable_grad, is_grad_enabled
 from ..ops import concatenate
-from ..tensor import Tensor, topological_order
+from ..tensor import Tensor
 from ..validation import callable_arg
 from .api import check_gradients, run_gradcheck
-from .culprits import FULL_NODE_CHECK_LIMIT
-from .fast import FastMode
-from .modes import FullMode, random_weights
+from .culprits import op_check_settings, recorded_ops
+from .modes import random_weights
 from .parallel import WorkerPool, recheck_ops, resolve_workers
 from .procedure import as_input_tuple
 from .report import (
@@ -351,8 +350,7 @@ def second_order_culprits(output: Tensor, settings: GradcheckSettings,
     (on the pool's workers when there is one: plain fields travel back, mapped to the nodes
     by position).
     """
-    nodes = [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
-             if t.grad_fn is not None]
+    nodes = recorded_ops(output)
     results = recheck_ops(functools.partial(_second_order_check, settings), nodes, pool=pool)
     return [DoubleBackwardCulprit(node, node.name, position, rel_error, message)
             for node, found in zip(nodes, results, strict=True)
@@ -364,9 +362,7 @@ def _second_order_check(settings: GradcheckSettings, fn: Any, kwargs: dict[str, 
     """One op's first derivative checked on copies of its inputs: (input, rel. error,
     message) per culprit found."""
     positions = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    size = sum(inputs[i].size for i in positions)
-    fast = isinstance(settings.mode, FastMode) or size > FULL_NODE_CHECK_LIMIT
-    node_settings = settings.with_mode(FastMode() if fast else FullMode(), localize=True)
+    node_settings = op_check_settings(settings, inputs, localize=True)
     first = FirstDerivative(functools.partial(fn.apply, **kwargs), positions, None,
                             settings.seed)
     try:
