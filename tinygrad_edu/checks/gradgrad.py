@@ -45,7 +45,7 @@ from .api import check_gradients, run_gradcheck
 from .culprits import op_check_settings, recorded_ops
 from .modes import random_weights
 from .parallel import WorkerPool, recheck_ops, resolve_workers
-from .procedure import as_input_tuple
+from .procedure import as_input_tuple, checked_positions
 from .report import (
     BackwardProblem,
     Culprit,
@@ -132,11 +132,7 @@ def check_second_derivatives(
     callable_arg("gradgradcheck", "fn", fn)
     _check_option_names(options)
     given = as_input_tuple(inputs)
-    checked = [i for i, x in enumerate(given) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError(
-            "gradgradcheck: no input requires grad, so there is nothing to check; create the "
-            "tensors to differentiate with requires_grad=True")
+    checked = checked_positions(given, "gradgradcheck")
     settings = _settings(options)
     first = FirstDerivative(fn, checked, grad_outputs, seed=settings.seed)
     # One pool for the whole call: g's finite differences and per-op re-checks, and the

@@ -26,7 +26,8 @@ from .purity import changed_inputs, pristine_copies, repeat_problems
 from .report import BackwardProblem, Culprit, FunctionProblem, InputCheck, builtin_name, input_label
 from .settings import GradcheckSettings
 
-__all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple"]
+__all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple",
+           "checked_positions"]
 
 REPEAT_RTOL = 1e-9  # backward passes that must agree up to rounding
 
@@ -88,12 +89,7 @@ def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
     """Copy the inputs and record fn at the copies."""
     __tracebackhide__ = True
     args = [_float64_copy(x) if isinstance(x, Tensor) else x for x in inputs]
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError(
-            "gradcheck: no input requires grad, so there is nothing to check; create the "
-            "tensors to differentiate with requires_grad=True"
-        )
+    checked = checked_positions(inputs, "gradcheck")
     with enable_grad():
         output = _call(fn, args)
     graph = topological_order(output)
@@ -114,6 +110,18 @@ def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
                for i, (x, a) in enumerate(zip(inputs, args, strict=True))]
     return Subject(fn, inputs, args, checked, output, outside, numeric,
                    pristine_copies(inputs, checked))
+
+
+def checked_positions(inputs: tuple[Any, ...], where: str) -> list[int]:
+    """The positions of the inputs that are Tensors requiring grad; ValueError from `where`
+    when there are none."""
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError(
+            f"{where}: no input requires grad, so there is nothing to check; create the "
+            "tensors to differentiate with requires_grad=True"
+        )
+    return checked
 
 
 def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
