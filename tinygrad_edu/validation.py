@@ -120,20 +120,23 @@ def integer(
 ) -> int:
     """A Python or numpy int (not a bool, not an integral float) within [minimum, maximum]
     (either bound may be None), as a Python int."""
-    if minimum is not None and maximum is not None:
-        rule = f"an int in [{minimum}, {maximum}]"
-    elif minimum is not None:
-        rule = f"an int >= {minimum}"
-    elif maximum is not None:
-        rule = f"an int <= {maximum}"
-    else:
-        rule = "an int"
     if _is_bool(value) or not isinstance(value, (int, np.integer)):
-        raise _type_error(func, name, rule, value)
+        raise _type_error(func, name, _integer_rule(minimum, maximum), value)
     number = int(value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise _value_error(func, name, rule, value)
+        raise _value_error(func, name, _integer_rule(minimum, maximum), value)
     return number
+
+
+def _integer_rule(minimum: int | None, maximum: int | None) -> str:
+    """What `integer` asks for, in words (written only for an error: ops call it per call)."""
+    if minimum is not None and maximum is not None:
+        return f"an int in [{minimum}, {maximum}]"
+    if minimum is not None:
+        return f"an int >= {minimum}"
+    if maximum is not None:
+        return f"an int <= {maximum}"
+    return "an int"
 
 
 def callable_arg(func: str, name: str, value: Any) -> Callable[..., Any]:
