@@ -248,10 +248,16 @@ def cumsum(x: Any, axis: Any = None, **unknown: Any) -> Any:
     if not isinstance(x, Tensor):
         return np.cumsum(x, axis=axis)
     if axis is not None:
-        axis = checked_axis("Cumsum", axis, x.data.shape)
-        if isinstance(axis, tuple):
-            raise TypeError(f"Cumsum: axis must be one int or None, got {axis!r}")
+        axis = _one_axis("Cumsum", axis, x.data.shape)
     return Cumsum.apply(x, axis=axis)
+
+
+def _one_axis(func: str, axis: Any, shape: tuple[int, ...]) -> int:
+    """checked_axis for an op that takes one axis, not a tuple."""
+    checked = checked_axis(func, axis, shape)
+    if isinstance(checked, tuple):
+        raise TypeError(f"{func}: axis must be one int or None, got {checked!r}")
+    return checked
 
 
 def _arg(name: str, pick: Any, x: Tensor, axis: Any, keepdims: bool, unknown: dict[str, Any]) -> Tensor:
@@ -259,9 +265,7 @@ def _arg(name: str, pick: Any, x: Tensor, axis: Any, keepdims: bool, unknown: di
         refuse_keywords(name, unknown, _REDUCTION_KEYWORDS)
     data = x.data
     if axis is not None:
-        axis = checked_axis(name, axis, data.shape)
-        if isinstance(axis, tuple):
-            raise TypeError(f"{name}: axis must be one int or None, got {axis!r}")
+        axis = _one_axis(name, axis, data.shape)
     try:
         return _make(np.asarray(pick(data, axis=axis, keepdims=keepdims)))
     except ValueError as error:  # an empty axis has no largest element
