@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..tensor import Tensor, topological_order
+from ..tensor import Tensor
 from ..validation import callable_arg
 from .culprits import localize
 from .guards import inspect_ops
@@ -147,7 +147,7 @@ def run_gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
     # What the check's passes left on its copies and on the values fn computed from them
     # (retained by the analytic side) would mislead a drawing of report.output.
     made = [a for a in subject.args if isinstance(a, Tensor)]
-    made += [t for t in topological_order(subject.output) if t.grad_fn is not None]
+    made += subject.computed
     for copy in made:
         copy.grad = None
     return GradcheckReport(

@@ -40,7 +40,9 @@ class Subject:
 
     The numerical side calls fn on `numeric_args`, other copies of the checked inputs: the
     recorded graph holds `args`' arrays (read-only while it lives). `pristine` keeps the
-    checked inputs' values, to tell whether fn changed them."""
+    checked inputs' values, to tell whether fn changed them. `computed` holds the values fn
+    computed (the outputs of the recorded graph's ops, inputs first), listed once here for
+    every pass that reads or clears them."""
 
     fn: Callable[..., Tensor]
     originals: tuple[Any, ...]
@@ -50,6 +52,7 @@ class Subject:
     outside_leaves: list[Tensor]
     numeric_args: list[Any]
     pristine: dict[int, np.ndarray]
+    computed: list[Tensor]
 
     def label(self, position: int) -> str:
         return input_label(position, self.originals[position].name)
@@ -108,8 +111,9 @@ def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
     outside = [t for t in graph if t.is_leaf and t.requires_grad and id(t) not in ours]
     numeric = [_float64_copy(x) if i in checked else a
                for i, (x, a) in enumerate(zip(inputs, args, strict=True))]
+    computed = [t for t in graph if t.grad_fn is not None]
     return Subject(fn, inputs, args, checked, output, outside, numeric,
-                   pristine_copies(inputs, checked))
+                   pristine_copies(inputs, checked), computed)
 
 
 def checked_positions(inputs: tuple[Any, ...], where: str) -> list[int]:
@@ -162,7 +166,7 @@ class CheckRun:
         self.upstream: Upstream = settings.mode.upstream(output.size, entries, self.rng)
         readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
         base, terms = readout.at_output(output)
-        tolerance = Tolerance(settings.atol, settings.rtol, _precision(output))
+        tolerance = Tolerance(settings.atol, settings.rtol, _precision(subject))
         self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
                                              settings.eps, tolerance, pool)
         self._inside: _Analytic | None = None  # for read_inside, in a lazy mode
@@ -194,11 +198,11 @@ class CheckRun:
                          comparisons, out_shape, note=note, directional_checks=directional_checks)
 
 
-def _precision(output: Tensor) -> float:
+def _precision(subject: Subject) -> float:
     """ε of the least precise floating-point value fn computed (an op's output): what the
     rounding error of fn's evaluations is relative to."""
-    dtypes = {t.dtype for t in topological_order(output) if t.grad_fn is not None}
-    dtypes.add(output.dtype)
+    dtypes = {t.dtype for t in subject.computed}
+    dtypes.add(subject.output.dtype)
     return max(float(np.finfo(d).eps) for d in dtypes if d.kind == "f")
 
 
@@ -288,8 +292,7 @@ class _Analytic:
         outputs), divided by |scale| (zeros with inside=False: the op outputs' gradients are
         then not kept, which costs as much again as the pass)."""
         args, cotangents = self.subject.args, self.upstream.cotangents
-        inner = [t for t in topological_order(self.subject.output)
-                 if t.grad_fn is not None] if inside else []
+        inner = self.subject.computed if inside else []
         for t in inner:
             t.retain_grad()
         analytic = [np.empty((len(cotangents), args[i].size)) for i in self.subject.checked]
