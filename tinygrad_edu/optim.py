@@ -152,21 +152,29 @@ class Optimizer:
             grad = p.grad
             if grad is None:
                 continue
-            what = f"the gradient of parameter {i}{_named(p.name)} (shape {p.shape})"
             if not isinstance(grad, np.ndarray) or grad.dtype.kind not in "iuf":
                 given = grad.dtype if isinstance(grad, np.ndarray) else type(grad).__name__
                 raise TypeError(
-                    f"{func}: {what} must be an array of real numbers, got {given}; "
-                    "no parameter was changed"
+                    f"{func}: {_gradient_of(i, p)} must be an array of real numbers, got "
+                    f"{given}; no parameter was changed"
                 )
             if grad.shape != p.shape:
                 raise ValueError(
                     f"{func}: parameter {i}{_named(p.name)} has shape {p.shape} but its "
                     f"gradient has shape {grad.shape}; no parameter was changed"
                 )
-            validation.finite_array(func, what, grad, consequence="no parameter was changed")
+            # Every step passes here: the message is written only for a gradient that needs it.
+            if grad.dtype.kind == "f" and not np.isfinite(grad).all():
+                validation.finite_array(
+                    func, _gradient_of(i, p), grad, consequence="no parameter was changed"
+                )
             gradients.append((i, grad))
         return gradients
+
+
+def _gradient_of(i: int, p: Tensor) -> str:
+    """Parameter i's gradient, in words, for an error."""
+    return f"the gradient of parameter {i}{_named(p.name)} (shape {p.shape})"
 
 
 class SGD(Optimizer):
