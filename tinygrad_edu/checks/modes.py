@@ -46,6 +46,9 @@ class CheckMode:
     `check_input`; they may refine the others."""
 
     checks_linearity: ClassVar[bool] = True  # run the -2, zero and mixed upstream passes
+    # widen the rounding terms by fn's inner values only when a judgement needs them
+    # (CheckRun.read_inside) instead of in the first backward passes
+    reads_inside_lazily: ClassVar[bool] = False
     name: ClassVar[str] = ""
 
     def upstream(self, out_size: int, entries: int, rng: np.random.Generator) -> Upstream:

@@ -225,7 +225,7 @@ def examine(subject: Subject, settings: GradcheckSettings,
             "judge a gradient (expect false alarms)")
     analytic_side = _Analytic(subject, run.upstream)
     try:
-        eager = not getattr(settings.mode, "reads_inside_lazily", False)
+        eager = not settings.mode.reads_inside_lazily
         analytic, sensitivity = analytic_side.jacobians(inside=eager)
         if eager:
             run.widen_rounding(sensitivity)
