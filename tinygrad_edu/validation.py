@@ -149,10 +149,10 @@ def callable_arg(func: str, name: str, value: Any) -> Callable[..., Any]:
 def one_of(func: str, name: str, value: Any, options: Sequence[T]) -> T:
     """One of `options` (compared by ==, types respected: True is not 1); returns the matching
     option itself. A value of none of the options' types is a TypeError, else a ValueError."""
-    rule = "one of " + ", ".join(repr(option) for option in options)
     for option in options:
         if _same(value, option):
             return option
+    rule = "one of " + ", ".join(repr(option) for option in options)  # for the error only
     if not any(_same_type(value, option) for option in options):
         raise _type_error(func, name, rule, value)
     raise _value_error(func, name, rule, value)
