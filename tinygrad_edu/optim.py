@@ -40,11 +40,14 @@ class Optimizer:
     HYPERPARAMETERS: ClassVar[tuple[str, ...]] = ()
     SLOTS: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, params: Iterable[Tensor]) -> None:
+    def __init__(self, params: Iterable[Tensor], settings: dict[str, Any]) -> None:
+        """`settings`: the hyperparameters as `_checked_settings` returned them."""
         self.params: list[Tensor] = _checked_params(type(self).__name__, params)
         self.steps = 0
         for slot in self.SLOTS:
             setattr(self, slot, [None] * len(self.params))
+        for key, value in settings.items():
+            setattr(self, key, value)
 
     # ------------------------------------------------------------------ subclass hooks
 
@@ -227,6 +230,11 @@ class SGD(Optimizer):
 
     HYPERPARAMETERS = ("lr", "momentum", "decay", "weight_decay")
     SLOTS = {"velocities": "velocity"}
+    lr: float
+    momentum: float
+    decay: float
+    weight_decay: float
+    velocities: list[np.ndarray | None]
 
     def __init__(
         self,
@@ -239,12 +247,7 @@ class SGD(Optimizer):
         settings = self._checked_settings(
             "SGD", {"lr": lr, "momentum": momentum, "decay": decay, "weight_decay": weight_decay}
         )
-        super().__init__(params)
-        self.lr: float = settings["lr"]
-        self.momentum: float = settings["momentum"]
-        self.decay: float = settings["decay"]
-        self.weight_decay: float = settings["weight_decay"]
-        self.velocities: list[np.ndarray | None]
+        super().__init__(params, settings)
 
     @property
     def current_lr(self) -> float:
@@ -311,6 +314,12 @@ class Adam(Optimizer):
 
     HYPERPARAMETERS = ("lr", "betas", "eps", "weight_decay")
     SLOTS = {"exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq"}
+    lr: float
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    exp_avg: list[np.ndarray | None]
+    exp_avg_sq: list[np.ndarray | None]
 
     def __init__(
         self,
@@ -323,13 +332,7 @@ class Adam(Optimizer):
         settings = self._checked_settings(
             "Adam", {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
         )
-        super().__init__(params)
-        self.lr: float = settings["lr"]
-        self.betas: tuple[float, float] = settings["betas"]
-        self.eps: float = settings["eps"]
-        self.weight_decay: float = settings["weight_decay"]
-        self.exp_avg: list[np.ndarray | None]
-        self.exp_avg_sq: list[np.ndarray | None]
+        super().__init__(params, settings)
 
     def _checked_settings(self, func: str, settings: dict[str, Any]) -> dict[str, Any]:
         betas = settings["betas"]
