@@ -34,8 +34,9 @@ from tinygrad_edu.checks.parallel import (
     recheck_ops,
     resolve_workers,
 )
-from tinygrad_edu.checks.procedure import examine, prepare
+from tinygrad_edu.checks.procedure import examine
 from tinygrad_edu.checks.settings import GradcheckSettings
+from tinygrad_edu.checks.subject import prepare
 from tinygrad_edu.function import Function
 from tinygrad_edu.tensor import topological_order
 

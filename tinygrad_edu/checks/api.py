@@ -9,12 +9,13 @@ from typing import Any
 from ..tensor import Tensor
 from ..validation import callable_arg
 from .culprits import localize
+from .evaluations import warm_allocator
 from .guards import inspect_ops
-from .numerical import warm_allocator
 from .parallel import WorkerPool, Workers, resolve_workers
-from .procedure import as_input_tuple, examine, prepare
+from .procedure import examine
 from .report import GradcheckError, GradcheckReport, verdict
 from .settings import GradcheckSettings
+from .subject import as_input_tuple, prepare
 
 __all__ = ["gradcheck", "check_gradients", "run_gradcheck"]
 

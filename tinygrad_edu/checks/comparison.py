@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from ..tensor import Tensor
-from .report import MAX_LISTED, InputCheck, Mismatch
+from .outcomes import MAX_LISTED, InputCheck, Mismatch
 
 __all__ = ["Comparison", "Tolerance", "summarize", "TINY", "AGREE", "WRONG", "KINK",
            "UNRESOLVED", "DISCONTINUITY"]

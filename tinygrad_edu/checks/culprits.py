@@ -12,14 +12,14 @@ import functools
 from typing import Any
 
 from ..errors import BadGradient
-from ..function import Context
-from ..tensor import Tensor, topological_order
+from ..tensor import Context, Tensor, topological_order
 from .fast import FastMode
 from .modes import FullMode
 from .parallel import WorkerPool, recheck_ops
-from .procedure import Findings, examine, prepare
+from .procedure import Findings, examine
 from .report import Culprit, builtin_name
 from .settings import GradcheckSettings
+from .subject import prepare
 
 __all__ = ["localize", "recorded_ops", "op_check_settings", "FULL_NODE_CHECK_LIMIT"]
 

@@ -3,16 +3,17 @@ and their comparison with the analytic derivatives (kinks told apart by a halved
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..function import no_grad
+from ..modes import no_grad
 from ..tensor import Tensor
 from .comparison import ROUNDING_SAFETY, Comparison, Tolerance
+from .evaluations import evaluate_steps
 from .kinks import settle
-from .numerical import evaluate_steps
 from .parallel import WorkerPool, evaluate_steps_parallel
 from .progress import Progress
 
@@ -142,7 +143,8 @@ class FiniteDifferences:
             position, indices, self.eps, progress)
         comparison = Comparison.of(indices, analytic, numerical, slope_plus, slope_minus,
                                    magnitude, self.tolerance, self.eps)
-        settle(self, position, comparison)
+        settle(comparison, functools.partial(self.quotients, position), self.tolerance,
+               self.eps)
         return comparison
 
 

@@ -22,18 +22,14 @@ it can only widen the tolerance.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from .comparison import FLOOR_RTOL, ROUNDING_SAFETY, Comparison
 from .differences import dot
-from .modes import CheckMode, Upstream, random_weights
-from .report import InputCheck
-
-if TYPE_CHECKING:
-    from .procedure import CheckRun
-    from .progress import Progress
+from .modes import CheckMode
+from .outcomes import InputCheck
+from .progress import Progress
+from .run import CheckRun, Upstream, random_weights
 
 __all__ = ["FastMode"]
 
@@ -43,7 +39,8 @@ SCALAR_UPSTREAM = -0.75  # a power of two times 3: dividing by it is exact
 
 
 class FastMode(CheckMode):
-    """Random directional derivatives over `settings.directions` blocks of each input."""
+    """Random directional derivatives over `directions` blocks of each input (the settings'
+    `directions`, read from the run)."""
 
     checks_linearity = False  # each pass costs about three evaluations of fn
     reads_inside_lazily = True  # the rounding scale of fn's inner values: see disagrees
@@ -85,7 +82,7 @@ class _Bisection:
     def check(self) -> InputCheck:
         __tracebackhide__ = True
         run, n = self.run, self.gradient.size
-        bounds = np.linspace(0, n, min(run.settings.directions, n) + 1).astype(int)
+        bounds = np.linspace(0, n, min(run.directions, n) + 1).astype(int)
         suspects = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
                     if self.disagrees(start, stop)]
         comparisons: list[Comparison] = []

@@ -43,9 +43,7 @@ from ..tensor import Tensor
 from ..validation import callable_arg
 from .api import check_gradients, run_gradcheck
 from .culprits import op_check_settings, recorded_ops
-from .modes import random_weights
 from .parallel import WorkerPool, recheck_ops, resolve_workers
-from .procedure import as_input_tuple, checked_positions
 from .report import (
     BackwardProblem,
     Culprit,
@@ -55,7 +53,9 @@ from .report import (
     builtin_name,
     format_report,
 )
+from .run import random_weights
 from .settings import GradcheckSettings
+from .subject import as_input_tuple, checked_positions
 
 __all__ = [
     "gradgradcheck",

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, enable_grad, no_grad
-from ..tensor import Tensor, topological_order
-from .modes import random_weights
-from .report import Culprit
+from ..modes import enable_grad, no_grad
+from ..tensor import Context, Tensor, topological_order
+from .outcomes import Culprit
+from .run import random_weights
 
 __all__ = ["inspect_ops"]
 

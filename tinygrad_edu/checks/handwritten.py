@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Function, Tensor
 from ..validation import callable_arg
 from .api import run_gradcheck
 from .report import GradcheckError, GradcheckReport

@@ -25,7 +25,7 @@ PyTorch's default tolerance) are listed as kinks if the jump survives one halvin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,60 +38,63 @@ from .comparison import (
     UNRESOLVED,
     WRONG,
     Comparison,
+    Tolerance,
 )
 
-if TYPE_CHECKING:
-    from .differences import FiniteDifferences
-
-__all__ = ["settle", "MAX_HALVINGS"]
+__all__ = ["settle", "Quotients", "MAX_HALVINGS"]
 
 MAX_HALVINGS = 4
 
+# quotients(elements, step): the centered and one-sided (+h, -h) quotients of the input being
+# settled at these elements with this step, each (len(elements), readout size), and their
+# rounding magnitude (`differences.FiniteDifferences.quotients` for one input).
+Quotients = Callable[[np.ndarray, float],
+                     tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
-def settle(differences: FiniteDifferences, position: int, comparison: Comparison) -> None:
-    """Decide the kind of the entries of `comparison` the first comparison left open."""
-    _list_agreeing_kinks(differences, position, comparison)
-    _refine(differences, position, comparison)
+
+def settle(comparison: Comparison, quotients: Quotients, tolerance: Tolerance,
+           eps: float) -> None:
+    """Decide the kind of the entries of `comparison` (made with step eps) the first
+    comparison left open, differencing again with `quotients` at smaller steps."""
+    _list_agreeing_kinks(comparison, quotients, tolerance, eps)
+    _refine(comparison, quotients, tolerance, eps)
 
 
-def _quotients_at(differences: FiniteDifferences, position: int, comparison: Comparison,
-                  entries: np.ndarray, step: float
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _quotients_at(quotients: Quotients, comparison: Comparison, entries: np.ndarray,
+                  step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centered and one-sided quotients with this step for these entries of comparison."""
     elements = np.unique(comparison.element[entries])
-    centered, plus, minus, _ = differences.quotients(position, elements, step)
+    centered, plus, minus, _ = quotients(elements, step)
     rows = np.searchsorted(elements, comparison.element[entries])
     cols = comparison.output[entries]
     return centered[rows, cols], plus[rows, cols], minus[rows, cols]
 
 
-def _list_agreeing_kinks(differences: FiniteDifferences, position: int,
-                         comparison: Comparison) -> None:
+def _list_agreeing_kinks(comparison: Comparison, quotients: Quotients, tolerance: Tolerance,
+                         eps: float) -> None:
     """An agreeing entry whose one-sided slopes differ sits on a kink (relu at exactly 0,
     with backward taking the average) or on a sharp bend of a smooth function; a kink's jump
     survives a halved step, a smooth bend's halves with it."""
     sp, sm, a = comparison.slope_plus, comparison.slope_minus, comparison.analytic
     jump = np.abs(sp - sm)
-    atol, rtol = differences.tolerance.fixed if not differences.tolerance.estimated \
-        else (DEFAULT_ATOL, DEFAULT_RTOL)
+    atol, rtol = tolerance.fixed if not tolerance.estimated else (DEFAULT_ATOL, DEFAULT_RTOL)
     slack = atol + rtol * np.abs(a)
     between = (a >= np.minimum(sp, sm) - slack) & (a <= np.maximum(sp, sm) + slack)
     unsure = np.flatnonzero((comparison.kind == AGREE) & between
                             & (jump > atol + rtol * np.maximum(np.abs(sp), np.abs(sm))))
     if unsure.size == 0:
         return
-    _, plus, minus = _quotients_at(differences, position, comparison, unsure,
-                                   differences.eps / 2)
+    _, plus, minus = _quotients_at(quotients, comparison, unsure, eps / 2)
     kept = np.abs(plus - minus) > 0.75 * jump[unsure]
     comparison.kind[unsure[kept]] = KINK
 
 
-def _refine(differences: FiniteDifferences, position: int, comparison: Comparison) -> None:
+def _refine(comparison: Comparison, quotients: Quotients, tolerance: Tolerance,
+            eps: float) -> None:
     """Re-difference the WRONG entries at halved steps until each is decided."""
     entries = np.flatnonzero(comparison.kind == WRONG)
     if entries.size == 0:
         return
-    tolerance = differences.tolerance
     a, m = comparison.analytic[entries], comparison.magnitude[entries]
     d_prev = comparison.numerical[entries].copy()
     change_prev = np.full(entries.size, np.nan)  # how much D moved at the previous halving
@@ -103,11 +106,11 @@ def _refine(differences: FiniteDifferences, position: int, comparison: Compariso
     grew = np.zeros(entries.size, dtype=int)  # consecutive halvings the gap doubled
     bracketed = np.zeros(entries.size, dtype=bool)
     open_ = np.ones(entries.size, dtype=bool)
-    step = differences.eps
+    step = eps
     for level in range(1, MAX_HALVINGS + 1):
         step /= 2
         live = np.flatnonzero(open_)
-        d, sp, sm = _quotients_at(differences, position, comparison, entries[live], step)
+        d, sp, sm = _quotients_at(quotients, comparison, entries[live], step)
         gap, before = np.abs(sp - sm), gap_prev[live]
         noise = tolerance.rounding(m[live], step)
         change = np.abs(d - d_prev[live])

@@ -6,39 +6,18 @@ input; nothing else in the procedure tests which mode it runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from .report import InputCheck
+from .outcomes import InputCheck
+from .progress import Progress
+from .run import CheckRun, Upstream
 
-if TYPE_CHECKING:
-    from .procedure import CheckRun
-    from .progress import Progress
-
-__all__ = ["CheckMode", "FullMode", "SampledMode", "Upstream", "JACOBIAN_LIMIT",
-           "random_weights"]
+__all__ = ["CheckMode", "FullMode", "SampledMode", "JACOBIAN_LIMIT"]
 
 JACOBIAN_LIMIT = 1_000_000  # Jacobian entries; above this, vᵀJ for a random v is checked
 MAX_JACOBIAN_ROWS = 2048  # one backward pass per output element: cap their number
-
-
-@dataclass(frozen=True, eq=False)
-class Upstream:
-    """The upstream gradients of the analytic side: unit vectors (the rows of the Jacobian),
-    or one random v (the vector-Jacobian product vᵀJ; `projection` is v, and the numerical
-    side reads vᵀ·output). Gradients are divided by `scale`, the upstream gradient given to a
-    scalar output."""
-
-    cotangents: list[np.ndarray]
-    method: str
-    projection: np.ndarray | None = None
-    scale: float = 1.0
-
-    @classmethod
-    def projected(cls, rng: np.random.Generator, out_size: int) -> Upstream:
-        v = random_weights(rng, out_size)
-        return cls([v], "vector-Jacobian product", v)
 
 
 class CheckMode:
@@ -111,15 +90,3 @@ def check_elements(run: CheckRun, position: int, indices: np.ndarray, analytic: 
         return run.summarize(position, method, 0, [])
     comparison = run.differences.compare(position, indices, analytic[:, indices].T, progress)
     return run.summarize(position, method, comparison.entries, [comparison])
-
-
-def random_weights(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Random signs times magnitudes in [0.5, 1]: no entry is near zero (so none is diluted)
-    and no two errors cancel but by chance. Drawn as one random byte each (sign bit and 128
-    magnitudes): for large inputs, drawing float64s costs about as much as a forward pass."""
-    bits = rng.integers(0, 256, size=size, dtype=np.uint8)
-    weights = (bits & 127).astype(np.float64)
-    weights *= 0.5 / 127
-    weights += 0.5
-    return np.copysign(weights, 127.5 - bits, out=weights)  # negative where the top bit is set
-

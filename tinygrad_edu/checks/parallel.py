@@ -13,7 +13,7 @@ the W that net.loss reads. A view of that array reached by fn would travel as a 
 which the perturbation would not reach (a silently zero gradient): that is refused with an
 error.
 
-Each chunk runs the serial loop (`numerical.evaluate_steps`) on its elements, and results come
+Each chunk runs the serial loop (`evaluations.evaluate_steps`) on its elements, and results come
 back by index, so the numbers are those of the serial check, bit for bit, for a deterministic fn
 with single-threaded BLAS (a multithreaded BLAS may round reductions differently).
 
@@ -41,16 +41,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..function import (
-    Context,
-    detect_anomaly,
-    enable_grad,
-    is_anomaly_enabled,
-    is_grad_enabled,
-    no_grad,
-)
-from ..tensor import Tensor
-from .numerical import evaluate_steps, warm_allocator
+from ..modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from ..tensor import Context, Tensor
+from .evaluations import evaluate_steps, warm_allocator
 from .progress import Progress
 from .workers import (
     BLAS_ENVIRONMENT,
@@ -204,7 +197,7 @@ def evaluate_steps_parallel(
     progress: Progress | None = None,
     label: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`numerical.evaluate_steps` (same arguments, same results bit for bit), its elements
+    """`evaluations.evaluate_steps` (same arguments, same results bit for bit), its elements
     spread over the pool's workers in chunks. pool None runs it here.
 
     readout  called as readout(args) in the workers: it must be self-contained (fn, the shape

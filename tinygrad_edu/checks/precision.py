@@ -15,17 +15,15 @@ many correct ops), the report gets a note, not a failure.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..function import Context, enable_grad
-from ..tensor import Tensor, topological_order
-from .modes import random_weights
-from .report import Culprit, FunctionProblem
-
-if TYPE_CHECKING:
-    from .procedure import Subject
+from ..modes import enable_grad
+from ..tensor import Context, Tensor, topological_order
+from .outcomes import Culprit, FunctionProblem
+from .run import random_weights
+from .subject import Subject
 
 __all__ = ["low_precision_problems", "LOSS_FACTOR"]
 

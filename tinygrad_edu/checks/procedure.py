@@ -1,61 +1,33 @@
-"""The check procedure: float64 copies of the inputs, fn recorded at them, the analytic side
-(backward passes, and the passes that test backward's linearity) and the numerical side (the
-mode's finite differences), ending in the findings a report is built from.
+"""The check procedure on a prepared `subject.Subject`: the analytic side (backward passes,
+and the passes that test backward's linearity) and the numerical side (the mode's finite
+differences), ending in the findings a report is built from.
 
-    prepare(fn, inputs)        calls fn once, with grad recording, on the copies -> Subject
     examine(subject, settings) analytic side, then the mode checks each input -> Findings
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from ..function import enable_grad
-from ..tensor import Tensor, topological_order
-from .comparison import SENSITIVITY_SAFETY, TINY, Comparison, Tolerance, summarize
-from .differences import FiniteDifferences, Readout, short_repr
-from .modes import Upstream, random_weights
+from ..tensor import Tensor
+from .comparison import TINY, Tolerance
+from .differences import FiniteDifferences, Readout
+from .outcomes import BackwardProblem, Culprit, FunctionProblem, InputCheck
 from .parallel import WorkerPool
 from .precision import low_precision_problems
 from .progress import Progress
-from .purity import changed_inputs, pristine_copies, repeat_problems
-from .report import BackwardProblem, Culprit, FunctionProblem, InputCheck, builtin_name, input_label
+from .purity import changed_inputs, repeat_problems
+from .report import builtin_name
+from .run import CheckRun, Upstream, random_weights
 from .settings import GradcheckSettings
+from .subject import Subject
 
-__all__ = ["Subject", "Findings", "CheckRun", "prepare", "examine", "as_input_tuple",
-           "checked_positions"]
+__all__ = ["Findings", "examine", "start_run"]
 
 REPEAT_RTOL = 1e-9  # backward passes that must agree up to rounding
-
-
-@dataclass(frozen=True, eq=False)
-class Subject:
-    """What is checked: fn, the caller's inputs (`originals`), fn's arguments (`args`: float64
-    leaf copies of the Tensors, constants as given), the positions of the inputs that require
-    grad, fn's output at args (with its graph), and the leaves fn closes over.
-
-    The numerical side calls fn on `numeric_args`, other copies of the checked inputs: the
-    recorded graph holds `args`' arrays (read-only while it lives). `pristine` keeps the
-    checked inputs' values, to tell whether fn changed them. `computed` holds the values fn
-    computed (the outputs of the recorded graph's ops, inputs first), listed once here for
-    every pass that reads or clears them."""
-
-    fn: Callable[..., Tensor]
-    originals: tuple[Any, ...]
-    args: list[Any]
-    checked: list[int]
-    output: Tensor
-    outside_leaves: list[Tensor]
-    numeric_args: list[Any]
-    pristine: dict[int, np.ndarray]
-    computed: list[Tensor]
-
-    def label(self, position: int) -> str:
-        return input_label(position, self.originals[position].name)
 
 
 @dataclass(eq=False)
@@ -77,125 +49,21 @@ class Findings:
                 and all(c.ok for c in self.inputs))
 
 
-def as_input_tuple(inputs: Any) -> tuple[Any, ...]:
-    if isinstance(inputs, Tensor):
-        return (inputs,)
-    if isinstance(inputs, (tuple, list)):
-        return tuple(inputs)
-    raise TypeError(
-        f"gradcheck: inputs must be a Tensor or a tuple of Tensors (and constants), "
-        f"got {type(inputs).__name__}"
-    )
-
-
-def prepare(fn: Callable[..., Tensor], inputs: tuple[Any, ...]) -> Subject:
-    """Copy the inputs and record fn at the copies."""
-    __tracebackhide__ = True
-    args = [_float64_copy(x) if isinstance(x, Tensor) else x for x in inputs]
-    checked = checked_positions(inputs, "gradcheck")
-    with enable_grad():
-        output = _call(fn, args)
-    graph = topological_order(output)
-    used = {id(t) for t in graph}
-    for i in checked:
-        if id(inputs[i]) in used:
-            raise ValueError(
-                f"gradcheck: fn used {input_label(i, inputs[i].name)} from its "
-                "enclosing scope instead of the argument it was passed. gradcheck calls fn "
-                "with float64 copies of the inputs, so that yours stay untouched: compute "
-                "with fn's arguments."
-            )
-    ours = {id(x) for x in args}
-    # Parameters fn closes over: backward passes accumulate into their .grad, which the
-    # caller puts back afterwards.
-    outside = [t for t in graph if t.is_leaf and t.requires_grad and id(t) not in ours]
-    numeric = [_float64_copy(x) if i in checked else a
-               for i, (x, a) in enumerate(zip(inputs, args, strict=True))]
-    computed = [t for t in graph if t.grad_fn is not None]
-    return Subject(fn, inputs, args, checked, output, outside, numeric,
-                   pristine_copies(inputs, checked), computed)
-
-
-def checked_positions(inputs: tuple[Any, ...], where: str) -> list[int]:
-    """The positions of the inputs that are Tensors requiring grad; ValueError from `where`
-    when there are none."""
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError(
-            f"{where}: no input requires grad, so there is nothing to check; create the "
-            "tensors to differentiate with requires_grad=True"
-        )
-    return checked
-
-
-def _call(fn: Callable[..., Tensor], args: list[Any]) -> Tensor:
-    __tracebackhide__ = True
-    out = fn(*args)
-    if not isinstance(out, Tensor):
-        raise TypeError(
-            f"gradcheck: fn must return a Tensor, but it returned {type(out).__name__} "
-            f"({short_repr(out)})"
-        )
-    if out.dtype.kind != "f":
-        raise TypeError(
-            f"gradcheck: fn returned a Tensor of dtype {out.dtype}; gradients need a "
-            "floating-point output"
-        )
-    return out
-
-
-def _float64_copy(x: Tensor) -> Tensor:
-    """A leaf copy of x as fn must see it: same shape (0-d stays 0-d) and memory layout,
-    float64 if x is floating-point, with x's requires_grad and name."""
-    dtype = np.float64 if x.dtype.kind == "f" else x.dtype
-    data = np.array(x.data, dtype=dtype, order="K", copy=True)
-    return Tensor(data, requires_grad=x.requires_grad, name=x.name, dtype=dtype)
-
-
-class CheckRun:
-    """One run of the check on a Subject: its settings, random numbers, upstream gradients and
-    numerical side (its element-by-element evaluations on `pool`'s workers when there is one).
-    Modes read it; building it calls no user code."""
-
-    def __init__(self, subject: Subject, settings: GradcheckSettings,
-                 pool: WorkerPool | None = None) -> None:
-        self.subject, self.settings = subject, settings
-        self.rng = np.random.default_rng(settings.seed)
-        output = subject.output
-        entries = output.size * sum(subject.args[i].size for i in subject.checked)
-        self.upstream: Upstream = settings.mode.upstream(output.size, entries, self.rng)
-        readout = Readout(subject.fn, output.data.shape, self.upstream.projection)
-        base, terms = readout.at_output(output)
-        tolerance = Tolerance(settings.atol, settings.rtol, _precision(subject))
-        self.differences = FiniteDifferences(readout, subject.numeric_args, base, terms,
-                                             settings.eps, tolerance, pool)
-        self._inside: _Analytic | None = None  # for read_inside, in a lazy mode
-
-    def widen_rounding(self, sensitivity: np.ndarray) -> None:
-        """What the readout's rounding error is relative to: also the values fn computes
-        inside, weighted by how much the readout depends on them (f may be small while they
-        are not: a sum that cancels, a loss scaled down)."""
-        self.differences.terms = np.maximum(self.differences.terms,
-                                            SENSITIVITY_SAFETY * sensitivity)
-
-    def read_inside(self) -> bool:
-        """For a mode that judges first without them (fast mode, whose passing path is one
-        backward pass): widen the rounding terms by the values fn computes inside, at the
-        cost of one more backward pass, once. Whether they were not read yet."""
-        side, self._inside = self._inside, None
-        if side is None:
-            return False
-        self.widen_rounding(side.jacobians()[1])
-        return True
-
-    def summarize(self, position: int, method: str, checked: int,
-                  comparisons: list[Comparison], *, note: str = "",
-                  directional_checks: int = 0) -> InputCheck:
-        output = self.subject.output
-        out_shape = output.shape if self.upstream.projection is None and output.size > 1 \
-            else None
-        return summarize(self.subject.originals[position], position, method, checked,
-                         comparisons, out_shape, note=note, directional_checks=directional_checks)
+def start_run(subject: Subject, settings: GradcheckSettings,
+              pool: WorkerPool | None = None) -> CheckRun:
+    """The run of the check on subject with these settings: the mode picks the upstream
+    gradients, the numerical side is set up (its element-by-element evaluations on `pool`'s
+    workers when there is one). Calls no user code."""
+    rng = np.random.default_rng(settings.seed)
+    output = subject.output
+    entries = output.size * sum(subject.args[i].size for i in subject.checked)
+    upstream = settings.mode.upstream(output.size, entries, rng)
+    readout = Readout(subject.fn, output.data.shape, upstream.projection)
+    base, terms = readout.at_output(output)
+    tolerance = Tolerance(settings.atol, settings.rtol, _precision(subject))
+    differences = FiniteDifferences(readout, subject.numeric_args, base, terms, settings.eps,
+                                    tolerance, pool)
+    return CheckRun(subject, rng, upstream, differences, settings.directions)
 
 
 def _precision(subject: Subject) -> float:
@@ -211,11 +79,11 @@ def examine(subject: Subject, settings: GradcheckSettings,
     """The analytic side, then the numerical side for each input that requires grad (its
     evaluations on pool's workers when there is one; every other call of fn runs here)."""
     __tracebackhide__ = True
-    run = CheckRun(subject, settings, pool)
+    run = start_run(subject, settings, pool)
     findings = Findings()
     findings.fn_problems = changed_inputs(subject, subject.args, "while it was recorded")
     if not findings.fn_problems:
-        findings.fn_problems, findings.extra_evaluations = repeat_problems(subject, run)
+        findings.fn_problems, findings.extra_evaluations = repeat_problems(subject, run.differences)
     if findings.fn_problems:  # no difference can be trusted
         return findings
     if subject.output.dtype != np.float64:
@@ -230,7 +98,7 @@ def examine(subject: Subject, settings: GradcheckSettings,
         if eager:
             run.widen_rounding(sensitivity)
         else:
-            run._inside = analytic_side
+            run.inside = lambda: analytic_side.jacobians()[1]
         if settings.mode.checks_linearity:
             findings.backward_problems = analytic_side.problems(analytic, run.rng)
         problems, findings.dtype_culprits, notes, calls = low_precision_problems(

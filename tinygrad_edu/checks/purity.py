@@ -4,15 +4,14 @@ one that changes its own inputs gets its own verdict, never "kinks", never a pas
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..function import no_grad
-from .report import FunctionProblem
-
-if TYPE_CHECKING:
-    from .procedure import CheckRun, Subject
+from ..modes import no_grad
+from .differences import FiniteDifferences
+from .outcomes import FunctionProblem
+from .subject import Subject
 
 __all__ = ["changed_inputs", "repeat_problems", "REPEAT_SAFETY"]
 
@@ -35,13 +34,15 @@ def changed_inputs(subject: Subject, args: list[Any], when: str) -> list[Functio
     return problems
 
 
-def repeat_problems(subject: Subject, run: CheckRun) -> tuple[list[FunctionProblem], int]:
-    """fn called again at the same point (on the numerical side's copies) must give the
-    recorded output again. Returns the problems and the number of calls made."""
+def repeat_problems(subject: Subject, differences: FiniteDifferences
+                    ) -> tuple[list[FunctionProblem], int]:
+    """fn called again at the same point (on the numerical side's copies, read out as the
+    differences read it) must give the recorded output again. Returns the problems and the
+    number of calls made."""
     with no_grad():
-        again = run.differences.readout(subject.numeric_args)
-    base, terms = run.differences.base, run.differences.terms
-    precision = run.differences.tolerance.precision
+        again = differences.readout(subject.numeric_args)
+    base, terms = differences.base, differences.terms
+    precision = differences.tolerance.precision
     allowed = precision * np.maximum(terms, REPEAT_SAFETY * np.abs(again))
     with np.errstate(invalid="ignore"):
         gap = np.abs(again - base)
@@ -54,10 +55,3 @@ def repeat_problems(subject: Subject, run: CheckRun) -> tuple[list[FunctionProbl
             f"fn is not deterministic: two calls at the same point differ by {size:.1e}; "
             "fix its random seed (or its state) so that fn is a function of its inputs"))
     return problems, 1
-
-
-def pristine_copies(inputs: tuple[Any, ...], checked: list[int]) -> dict[int, np.ndarray]:
-    """The checked inputs' values as float64, by position, to compare fn's arguments with.
-    A float64 input's own array stands for its values (no copy): the check never writes into
-    the caller's tensors, and fn is refused the caller's tensors (it gets copies)."""
-    return {i: np.asarray(inputs[i].data, dtype=np.float64) for i in checked}
