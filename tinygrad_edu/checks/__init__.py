@@ -38,14 +38,8 @@ from .gradgrad import (
 from .handwritten import check_numpy_gradient
 from .modes import JACOBIAN_LIMIT
 from .numerical import numerical_gradient, numerical_gradient_array
-from .report import (
-    BackwardProblem,
-    Culprit,
-    GradcheckError,
-    GradcheckReport,
-    InputCheck,
-    Mismatch,
-)
+from .outcomes import BackwardProblem, Culprit, InputCheck, Mismatch
+from .report import GradcheckError, GradcheckReport
 from .settings import GradcheckSettings
 
 __all__ = [

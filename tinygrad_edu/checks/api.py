@@ -4,37 +4,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tensor import Tensor
 from ..validation import callable_arg
 from .culprits import localize
 from .evaluations import warm_allocator
 from .guards import inspect_ops
-from .parallel import WorkerPool, Workers, resolve_workers
+from .parallel import WorkerPool, resolve_workers
 from .procedure import examine
 from .report import GradcheckError, GradcheckReport, verdict
-from .settings import GradcheckSettings
+from .settings import GradcheckOptions, GradcheckSettings, refuse_unknown, shows_options
 from .subject import as_input_tuple, prepare
 
-__all__ = ["gradcheck", "check_gradients", "run_gradcheck"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["gradcheck", "check_gradients", "run_gradcheck", "passed"]
 
 
+@shows_options(GradcheckOptions)
 def gradcheck(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Any],
     *,
-    eps: float = 1e-6,
-    atol: float | None = None,
-    rtol: float | None = None,
     raise_exception: bool = True,
-    fast_mode: bool = False,
-    samples: int | None = None,
-    directions: int = 2,
-    seed: int = 0,
-    localize: bool = True,
-    progress: bool | None = None,
-    workers: Workers = None,
+    **options: Unpack[GradcheckOptions],
 ) -> bool:
     """Check fn's backward against centered finite differences, for every input that requires
     grad. True if they agree; otherwise raises `GradcheckError` (whose `.report` is a
@@ -48,7 +43,12 @@ def gradcheck(
                 (that raises ValueError). Tensors fn closes over (parameters) get their `.grad`
                 back as it was.
     inputs      a Tensor, or a tuple of Tensors and constants (passed as they are).
-    eps         the finite-difference step.
+    raise_exception   what a failure does: raise GradcheckError (True), or return False.
+
+    The options (`settings.GradcheckOptions`; their defaults in `settings.DEFAULTS`, shown by
+    help(); any other keyword is a TypeError naming those taken):
+
+    eps         the finite-difference step (1e-6).
     atol, rtol  None (the default): each derivative is judged against the estimated error of
                 its own finite difference (see `tinygrad_edu.checks.comparison`); given
                 (either), PyTorch's rule |analytic - numerical| <= atol + rtol·|numerical|,
@@ -88,40 +88,42 @@ def gradcheck(
         True
     """
     __tracebackhide__ = True
-    report = check_gradients(
-        fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
-        directions=directions, seed=seed, localize=localize, progress=progress,
-        workers=workers,
-    )
-    if report.ok:
-        return True
-    if raise_exception:
-        raise GradcheckError(report) from report.backward_error
-    return False
+    refuse_unknown("gradcheck", options, own=["raise_exception"])
+    return passed(_checked(fn, inputs, options), raise_exception)
 
 
+@shows_options(GradcheckOptions)
 def check_gradients(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Any],
-    *,
-    eps: float = 1e-6,
-    atol: float | None = None,
-    rtol: float | None = None,
-    fast_mode: bool = False,
-    samples: int | None = None,
-    directions: int = 2,
-    seed: int = 0,
-    localize: bool = True,
-    progress: bool | None = None,
-    workers: Workers = None,
+    **options: Unpack[GradcheckOptions],
 ) -> GradcheckReport:
-    """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments)."""
+    """`gradcheck`, returning its `GradcheckReport` instead of raising (same arguments but
+    raise_exception)."""
     __tracebackhide__ = True  # pytest shows the report first, not the library's frames
+    refuse_unknown("check_gradients", options)
+    return _checked(fn, inputs, options)
+
+
+def passed(report: GradcheckReport, raise_exception: bool,
+           error: type[GradcheckError] = GradcheckError) -> bool:
+    """Whether the report passed; a failure raises `error(report)` (chained to the error
+    backward raised, if any) when raise_exception is true."""
+    __tracebackhide__ = True
+    if report.ok:
+        return True
+    if raise_exception:
+        raise error(report) from report.backward_error
+    return False
+
+
+def _checked(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any],
+             options: GradcheckOptions) -> GradcheckReport:
+    __tracebackhide__ = True
     callable_arg("gradcheck", "fn", fn)
-    settings = GradcheckSettings.of(
-        eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode, samples=samples,
-        directions=directions, seed=seed, localize=localize, progress=progress)
-    with resolve_workers(workers, where="gradcheck") as pool:  # one pool for the whole call
+    settings = GradcheckSettings.of(**options)
+    # one pool for the whole call
+    with resolve_workers(options.get("workers"), where="gradcheck") as pool:
         return run_gradcheck(fn, inputs, settings, pool)
 
 

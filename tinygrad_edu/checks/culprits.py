@@ -15,9 +15,10 @@ from ..errors import BadGradient
 from ..tensor import Context, Tensor, topological_order
 from .fast import FastMode
 from .modes import FullMode
+from .outcomes import Culprit
 from .parallel import WorkerPool, recheck_ops
 from .procedure import Findings, examine
-from .report import Culprit, builtin_name
+from .report import builtin_name
 from .settings import GradcheckSettings
 from .subject import prepare
 

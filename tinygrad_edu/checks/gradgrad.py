@@ -28,10 +28,9 @@ wrong (found by gradcheck's first-order culprit search on that op's first deriva
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,21 +40,17 @@ from ..modes import enable_grad, is_grad_enabled
 from ..ops import concatenate
 from ..tensor import Tensor
 from ..validation import callable_arg
-from .api import check_gradients, run_gradcheck
+from .api import passed, run_gradcheck
 from .culprits import op_check_settings, recorded_ops
+from .outcomes import BackwardProblem, Culprit, InputCheck
 from .parallel import WorkerPool, recheck_ops, resolve_workers
-from .report import (
-    BackwardProblem,
-    Culprit,
-    GradcheckError,
-    GradcheckReport,
-    InputCheck,
-    builtin_name,
-    format_report,
-)
+from .report import GradcheckError, GradcheckReport, builtin_name, format_report
 from .run import random_weights
-from .settings import GradcheckSettings
+from .settings import GradcheckOptions, GradcheckSettings, refuse_unknown, shows_options
 from .subject import as_input_tuple, checked_positions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "gradgradcheck",
@@ -68,22 +63,14 @@ __all__ = [
 ]
 
 
+@shows_options(GradcheckOptions)
 def gradgradcheck(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Any],
     grad_outputs: Any = None,
     *,
-    eps: float = 1e-6,
-    atol: float | None = None,
-    rtol: float | None = None,
     raise_exception: bool = True,
-    fast_mode: bool = False,
-    samples: int | None = None,
-    directions: int = 2,
-    seed: int = 0,
-    localize: bool = True,
-    progress: bool | None = None,
-    **options: Any,
+    **options: Unpack[GradcheckOptions],
 ) -> bool:
     """Check the derivative of fn's backward (second derivatives) against finite differences
     of fn's first derivative. True if they agree; otherwise raises `GradgradcheckError` (whose
@@ -96,10 +83,10 @@ def gradgradcheck(
                   array or Tensor of fn's output shape (its values; it is not differentiated).
                   None: 1 for a one-element output (g is the gradient, its derivative the
                   Hessian), fixed random weights (seeded by `seed`) otherwise
-    the rest      gradcheck's options, with their meaning there (eps, atol, rtol, fast_mode,
-                  samples, directions, seed, localize, progress, and any other keyword
-                  gradcheck takes, such as workers=); localize also runs the second-order
-                  culprit search on failure
+    the rest      gradcheck's options (`settings.GradcheckOptions`), with their meaning and
+                  defaults there (eps, atol, rtol, fast_mode, samples, directions, seed,
+                  localize, progress, workers), and raise_exception; localize also runs the
+                  second-order culprit search on failure
 
     Check the first derivative with `gradcheck` first: this checks that g's recorded graph
     differentiates g, whatever g is.
@@ -109,31 +96,32 @@ def gradgradcheck(
         True
     """
     __tracebackhide__ = True
-    report = check_second_derivatives(
-        fn, inputs, grad_outputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode,
-        samples=samples, directions=directions, seed=seed, localize=localize,
-        progress=progress, **options)
-    if report.ok:
-        return True
-    if raise_exception:
-        raise GradgradcheckError(report) from report.backward_error
-    return False
+    refuse_unknown("gradgradcheck", options, own=["raise_exception"])
+    report = _checked(fn, inputs, grad_outputs, options)
+    return passed(report, raise_exception, GradgradcheckError)
 
 
+@shows_options(GradcheckOptions)
 def check_second_derivatives(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Any],
     grad_outputs: Any = None,
-    **options: Any,
+    **options: Unpack[GradcheckOptions],
 ) -> GradgradcheckReport:
     """`gradgradcheck`, returning its `GradgradcheckReport` instead of raising (same
     arguments but raise_exception)."""
     __tracebackhide__ = True
+    refuse_unknown("check_second_derivatives", options)
+    return _checked(fn, inputs, grad_outputs, options)
+
+
+def _checked(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any], grad_outputs: Any,
+             options: GradcheckOptions) -> GradgradcheckReport:
+    __tracebackhide__ = True
     callable_arg("gradgradcheck", "fn", fn)
-    _check_option_names(options)
     given = as_input_tuple(inputs)
     checked = checked_positions(given, "gradgradcheck")
-    settings = _settings(options)
+    settings = GradcheckSettings.of(**options)
     first = FirstDerivative(fn, checked, grad_outputs, seed=settings.seed)
     # One pool for the whole call: g's finite differences and per-op re-checks, and the
     # second-order culprit search.
@@ -157,22 +145,6 @@ def check_second_derivatives(
         extra_evaluations=second.extra_evaluations, gradient=second.output,
         checked_what=first.describe(given),
     )
-
-
-# gradcheck's keywords with their defaults, read once from check_gradients' signature (the
-# one place they are written), and those of them that make GradcheckSettings.
-_GRADCHECK_DEFAULTS = {name: parameter.default for name, parameter
-                       in inspect.signature(check_gradients).parameters.items()
-                       if name not in ("fn", "inputs")}
-_SETTINGS_KEYWORDS = tuple(inspect.signature(GradcheckSettings.of).parameters)
-
-
-def _check_option_names(options: dict[str, Any]) -> None:
-    """Only gradcheck's own keywords pass through (workers= among them)."""
-    unknown = sorted(set(options) - set(_GRADCHECK_DEFAULTS))
-    if unknown:
-        raise TypeError(f"gradgradcheck: unexpected keyword argument(s) {', '.join(unknown)}; "
-                        f"it takes gradcheck's: {', '.join(sorted(_GRADCHECK_DEFAULTS))}")
 
 
 # ----------------------------------------------------------------------------- g(x)
@@ -328,12 +300,6 @@ def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseEx
         inputs=[], culprits=culprits, output=first.forward, verdict=verdict,
         backward_problems=[BackwardProblem(None, message)], backward_error=error,
         settings=settings, checked_what=first.describe(inputs))
-
-
-def _settings(options: dict[str, Any]) -> GradcheckSettings:
-    """gradcheck's settings from the options passed through (validated as gradcheck does)."""
-    return GradcheckSettings.of(**{name: options.get(name, _GRADCHECK_DEFAULTS[name])
-                                   for name in _SETTINGS_KEYWORDS})
 
 
 # ----------------------------------------------------------------------------- culprits

@@ -15,32 +15,31 @@ computes them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..tensor import Function, Tensor
 from ..validation import callable_arg
-from .api import run_gradcheck
-from .report import GradcheckError, GradcheckReport
-from .settings import GradcheckSettings
+from .api import passed, run_gradcheck
+from .report import GradcheckReport
+from .settings import CheckOptions, GradcheckSettings, refuse_unknown, shows_options
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["check_numpy_gradient"]
 
 Arrays = np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]
 
 
+@shows_options(CheckOptions)
 def check_numpy_gradient(
     f: Callable[[Any], tuple[Any, Any]],
     x: Arrays,
     *,
-    eps: float = 1e-6,
-    atol: float | None = None,
-    rtol: float | None = None,
-    samples: int | None = None,
-    seed: int = 0,
     raise_exception: bool = True,
-    progress: bool | None = None,
+    **options: Unpack[CheckOptions],
 ) -> GradcheckReport:
     """Check the gradient f returns against centered finite differences of the loss.
 
@@ -56,18 +55,15 @@ def check_numpy_gradient(
     Returns the `GradcheckReport` (`report.ok`, `str(report)` for the table).
     """
     __tracebackhide__ = True  # pytest shows the report first, not the library's frames
+    refuse_unknown("check_numpy_gradient", options, CheckOptions, own=["raise_exception"])
     callable_arg("check_numpy_gradient", "f", f)
     names, arrays, rebuild = _flatten(x)
     op = _returned_gradient(f, rebuild, len(arrays))
     inputs = [Tensor(np.array(a, dtype=a.dtype if a.dtype.kind == "f" else np.float64),
                      requires_grad=True, name=name)
               for name, a in zip(names, arrays, strict=True)]
-    settings = GradcheckSettings.of(
-        eps=eps, atol=atol, rtol=rtol, fast_mode=False, samples=samples, directions=2,
-        seed=seed, localize=True, progress=progress)
-    report = run_gradcheck(lambda *ts: op.apply(*ts), inputs, settings)
-    if raise_exception and not report.ok:
-        raise GradcheckError(report) from report.backward_error
+    report = run_gradcheck(lambda *ts: op.apply(*ts), inputs, GradcheckSettings.of(**options))
+    passed(report, raise_exception)
     return report
 
 

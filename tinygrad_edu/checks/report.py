@@ -3,8 +3,8 @@
 This is the contract users, `tinygrad_edu.testing` and the drawer read: `GradcheckReport` holds
 one `InputCheck` per input that requires grad (with its worst `Mismatch`es and its kinks), the
 `BackwardProblem`s seen without finite differences, and the `Culprit` ops (those parts are made
-in `outcomes` and re-exported here). A report is built once, complete, and not changed
-afterwards (the dataclasses are frozen).
+in `outcomes` while the check runs; `tinygrad_edu.checks` exports them all). A report is built
+once, complete, and not changed afterwards (the dataclasses are frozen).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import numpy as np
 
 from ..tensor import Tensor
 from .outcomes import (
-    MAX_LISTED,
     BackwardProblem,
     Culprit,
     FunctionProblem,
@@ -25,16 +24,7 @@ from .outcomes import (
 )
 from .settings import GradcheckSettings
 
-__all__ = [
-    "Mismatch",
-    "InputCheck",
-    "BackwardProblem",
-    "Culprit",
-    "FunctionProblem",
-    "GradcheckReport",
-    "GradcheckError",
-    "MAX_LISTED",
-]
+__all__ = ["GradcheckReport", "GradcheckError", "verdict", "format_report", "builtin_name"]
 
 
 @dataclass(frozen=True, eq=False)
