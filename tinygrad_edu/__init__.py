@@ -3,8 +3,9 @@
 The modules, one concern each (ARCHITECTURE.md has the map):
     modes          thread-local grad and anomaly modes (no_grad, detect_anomaly)
     versions       what keeps saved arrays from changing: locks and in-place versions
-    tensor         Tensor: data, gradient, operator sugar, as_tensor
-    function       Function (the one mechanism every op uses) and its Context (the graph node)
+    tensor         the engine's core: Tensor (data, gradient, operator sugar), Function (the one
+                   mechanism every op uses) and its Context (the graph node)
+    function       Function and Context, re-exported where they used to live
     walk           the reverse-mode walk behind backward() and grad()
     autograd       grad(outputs, inputs, create_graph=...): gradients returned, to any order
     functional     vjp, jvp, jacobian, hessian, hvp (torch.autograd.functional's API)
@@ -49,7 +50,6 @@ from .checks import (
     numerical_gradient_array,
 )
 from .checks.workers import WorkerError
-from .function import Context, Function
 from .losses import softmax_cross_entropy, svm_loss
 from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .nn import Linear, LinearClassifier, Module, ReLU, Sequential, Sigmoid, Tanh
@@ -57,7 +57,7 @@ from .ops import concatenate, einsum, expand_dims, maximum, minimum, stack, unbr
 from .optim import SGD, Adam, Optimizer, RandomSearchResult, random_search
 from .regularizers import elastic_net, l1, l2
 from .serialization import load, save
-from .tensor import Tensor, as_tensor, topological_order
+from .tensor import Context, Function, Tensor, as_tensor, topological_order
 from .viz import draw_graph, render_graph
 
 __all__ = [

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from .function import Context, Function
 from .modes import enable_grad
 from .ops.broadcast import zeros_like
-from .tensor import Tensor, _make, topological_order
-from .walk import named, run_backward
+from .tensor import Context, Function, Tensor, _make, topological_order
+from .validation import named, upstream_gradient
+from .walk import run_backward
 
 __all__ = ["grad"]
 
@@ -126,18 +126,12 @@ def _seeds(outs: list[Tensor], grad_outputs: Any, create_graph: bool) -> list[An
                     "one-element output. Pass grad_outputs."
                 )
             g = np.ones(o.shape, dtype=o.dtype)
-        if isinstance(g, Tensor):
-            if g.shape != o.shape:
-                raise ValueError(f"grad: grad_outputs[{k}] has shape {g.shape}, output {o.shape}")
-            seeds.append(g if create_graph else g.data)
-            continue
-        array = np.asarray(g)
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"grad: grad_outputs[{k}] must be real numbers, got {array.dtype}")
-        if array.shape != o.shape:
-            raise ValueError(f"grad: grad_outputs[{k}] has shape {array.shape}, output {o.shape}")
-        array = array.astype(o.dtype, copy=False)
-        seeds.append(_make(array) if create_graph else array)
+        array = upstream_gradient("grad", f"grad_outputs[{k}]", g.data if isinstance(g, Tensor) else g,
+                                  o.data, f"output {k}")
+        if isinstance(g, Tensor):  # kept as it is: under create_graph, a gradient depending on it
+            seeds.append(g if create_graph else array)
+        else:
+            seeds.append(_make(array) if create_graph else array)
     return seeds
 
 

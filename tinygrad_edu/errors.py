@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BadGradient", "GradientShapeError", "GradientTypeError", "LockedArrayError"]
+import numpy as np
+
+__all__ = ["BadGradient", "GradientShapeError", "GradientTypeError", "LockedArrayError", "op_error"]
 
 
 class BadGradient(Exception):
@@ -37,3 +39,18 @@ class GradientTypeError(BadGradient, TypeError):
 class LockedArrayError(ValueError):
     """An array saved by a live graph was about to be written in place (see README, Safety
     nets). A ValueError, as numpy's own "assignment destination is read-only"."""
+
+
+def op_error(op_name: str, error: Exception, arrays: list[Any], settings: dict[str, Any]) -> Exception:
+    """An error an op's forward raised, of the same kind, its message prefixed with the op's
+    name and its inputs' shapes (numpy's own messages name neither)."""
+    shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a) for a in arrays)
+    described = "".join(f"; {k}={v!r}" for k, v in settings.items())
+    message = f"{op_name}: {error} (inputs: {shapes}{described})"
+    if isinstance(error, ValueError):  # numpy's AxisError is both; ValueError is the documented one
+        return ValueError(message)
+    if isinstance(error, IndexError):
+        return IndexError(message)
+    if isinstance(error, OverflowError):
+        return OverflowError(message + ": a number too large for the array's dtype")
+    return TypeError(message)

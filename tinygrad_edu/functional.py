@@ -38,10 +38,9 @@ import numpy as np
 
 from . import validation
 from .autograd import ZeroDerivative, grad
-from .function import Context, Function
 from .modes import enable_grad
-from .tensor import Tensor, _make
-from .walk import named
+from .tensor import Context, Function, Tensor, _make
+from .validation import named
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import validation
-from .function import Context, Function
-from .tensor import Tensor
+from .tensor import Context, Function, Tensor
 
 __all__ = ["svm_loss", "softmax_cross_entropy", "MulticlassHinge", "SoftmaxCrossEntropy"]
 

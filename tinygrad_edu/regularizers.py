@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import validation
-from .function import Context, Function
-from .tensor import Tensor
+from .tensor import Context, Function, Tensor
 
 __all__ = ["l2", "l1", "elastic_net", "SquaredSum"]
 

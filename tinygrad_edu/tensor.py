@@ -1,30 +1,50 @@
-"""`Tensor`: a numpy array that remembers the op that made it, and the reverse-mode graph walk.
+"""The engine's core: `Tensor`, `Function` (one differentiable op, its forward and backward
+side by side) and `Context` (the record of one op application: the graph's node).
 
-A Tensor made by an op holds that op's `Context` as its node (`grad_fn`); the node holds the
-op's inputs. `backward()` hands the root to the walk (`walk.py`), which calls each op's backward
-and sums the results into the leaves' `.grad`. The operators call the built-in ops (`ops/`).
+Every op in tinygrad_edu, built-in or written by a user, is a subclass of `Function`::
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):            # numpy in, numpy out
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):        # vector-Jacobian product: one gradient per input
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    y = Cube.apply(t)                   # a Tensor that joins the graph
+
+`Function.apply` unwraps Tensors, runs `forward` on arrays and, when grad mode is on and some
+input requires grad, records a `Context` as the output's node (`grad_fn`); the node holds the
+op's inputs. That node is the whole graph record: `backward()` hands the root to the walk
+(`walk.py`), which calls each op's backward and sums the results into the leaves' `.grad`;
+`gradcheck` re-checks it, `draw_graph` draws it. Tensor's operators call the built-in ops
+(`ops/`), which subclass Function: tensor <-> ops is the package's one import cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+import traceback
+from collections.abc import Callable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import versions
+from . import anomaly, versions
+from .errors import op_error
 from .modes import modes
-from .walk import named as _named
-from .walk import run_backward
+from .validation import can_require_grad, forward_output, in_place_value, numeric_data, upstream_gradient
+from .validation import named as _named
+from .walk import FreedArrays, run_backward, topological_order
 
 if TYPE_CHECKING:
     import graphviz
 
-    from .function import Context
-
-__all__ = ["Tensor", "as_tensor", "topological_order"]
-
-_REAL_KINDS = "fiub"
+__all__ = ["Tensor", "Function", "Context", "as_tensor", "topological_order"]
 
 
 class Tensor:
@@ -74,8 +94,8 @@ class Tensor:
             raise TypeError(
                 f"Tensor: cannot make a numeric array from {type(data).__name__}: {error}"
             ) from error
-        _check_real(array, "Tensor", type(data).__name__)
-        _check_can_require_grad(array, requires_grad, name, "Tensor")
+        numeric_data(array, "Tensor", type(data).__name__)
+        can_require_grad(array, requires_grad, name, "Tensor")
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
         self._requires_grad = bool(requires_grad)
@@ -98,7 +118,7 @@ class Tensor:
                 f"requires_grad: the tensor{_named(self.name)} was made by {self._node.name}; "
                 "only a leaf's flag can be changed (use detach() to get a tensor outside the graph)"
             )
-        _check_can_require_grad(self.data, value, self.name, "requires_grad")
+        can_require_grad(self.data, value, self.name, "requires_grad")
         self._requires_grad = bool(value)
 
     # ---------------------------------------------------------------- array-like properties
@@ -438,25 +458,8 @@ class Tensor:
                 "the graph, so gradients through it would be wrong. Compute a new tensor "
                 "(h = h * 3), or change it under no_grad() if its graph no longer matters."
             )
-        if isinstance(other, Tensor):
-            value = other.data
-        else:
-            value = np.asarray(other)
-            _check_real(value, op, type(other).__name__)
-        try:
-            fits = np.broadcast_shapes(self.data.shape, value.shape) == self.data.shape
-        except ValueError:
-            fits = False
-        if not fits:  # checked first, so a bad shape fails before a single element is written
-            raise ValueError(
-                f"{op}: a value of shape {value.shape} does not fit in place into the "
-                f"tensor{_named(self.name)} of shape {self.shape}"
-            )
-        if not np.can_cast(value.dtype, self.data.dtype, "same_kind"):
-            raise TypeError(
-                f"{op}: cannot write {value.dtype} values into the {self.data.dtype} "
-                f"tensor{_named(self.name)}"
-            )
+        value = in_place_value(op, other.data if isinstance(other, Tensor) else other, self.data,
+                               f"tensor{_named(self.name)}")
         data = self.data
         versions.write(data, lambda: ufunc(data, value, out=data, casting="unsafe"))
         return self
@@ -513,25 +516,8 @@ class Tensor:
                 )
             grad = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
-            given = grad
-            try:
-                grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-            except (TypeError, ValueError) as error:
-                raise TypeError(
-                    f"backward: grad must be numbers of shape {self.shape}, got "
-                    f"{type(given).__name__}: {error}"
-                ) from error
-            if grad.dtype.kind not in _REAL_KINDS:  # no parsing of strings as numbers
-                raise TypeError(
-                    f"backward: grad must be real numbers of shape {self.shape}, got "
-                    f"{type(given).__name__} of dtype {grad.dtype}"
-                )
-            grad = grad.astype(self.dtype, copy=False)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward: grad has shape {grad.shape} but the tensor{_named(self.name)} "
-                    f"has shape {self.shape}"
-                )
+            grad = upstream_gradient("backward", "grad", grad.data if isinstance(grad, Tensor) else grad,
+                                     self.data, f"the tensor{_named(self.name)}")
         run_backward((self,), (grad,), retain_graph)
 
     def draw(self, **options: Any) -> graphviz.Digraph:
@@ -550,6 +536,181 @@ def register_drawer(draw: Callable[..., Any]) -> None:
     """Make `Tensor.draw(**options)` call `draw(tensor, **options)`."""
     global _drawer
     _drawer = draw
+
+
+_op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
+_clock = versions.clock
+
+_OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
+_NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
+_new_object = object.__new__
+
+
+class Context:
+    """The record of one op application: the node of the graph. `Function.apply` makes it.
+
+    `forward` and `backward` receive it as `ctx`. Users call `save_for_backward(*arrays)` and
+    read `saved_tensors`, `needs_input_grad`; they may also set their own attributes on it.
+
+    The engine's own fields:
+      fn                the Function subclass that ran
+      inputs            the positional arguments of `apply`, Tensors and constants as given
+      kwargs            its keyword arguments (non-differentiable settings such as `axis`)
+      needs_input_grad  one bool per positional input: a Tensor that requires grad
+      sequence_nr       the op's number in creation order: an op always comes after the ops
+                        that made its inputs, so backward runs ops in decreasing sequence_nr
+      created_at        the in-place-change clock when the op ran: backward refuses saved
+                        arrays changed in place after that (see `versions`)
+      locked            the arrays made read-only while this node holds them (see `versions`)
+      trace             the creation stack, recorded only under `detect_anomaly`
+    """
+
+    __slots__ = (
+        "fn",
+        "inputs",
+        "kwargs",
+        "needs_input_grad",
+        "saved_tensors",
+        "sequence_nr",
+        "created_at",
+        "locked",
+        "trace",
+        "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
+    )
+    fn: type[Function]
+    inputs: tuple[Any, ...]
+    kwargs: Any
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: Any  # the saved tuple, or a FreedArrays marker once backward freed it
+    sequence_nr: int
+    created_at: int
+    locked: tuple[np.ndarray, ...]
+    trace: list[traceback.FrameSummary] | None
+    forward_arrays: list[Any]  # only when two inputs shared an array (in __dict__; see _distinct)
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""
+        self.saved_tensors = arrays
+
+    @property
+    def freed(self) -> bool:
+        """Whether a backward pass without retain_graph released the saved arrays."""
+        return type(self.saved_tensors) is FreedArrays
+
+    @property
+    def name(self) -> str:
+        """The op's name: its Function's class name."""
+        return self.fn.__name__
+
+    def parents(self) -> list[Tensor]:
+        """The Tensor inputs of this op, in argument order."""
+        return [a for a in self.inputs if isinstance(a, Tensor)]
+
+    def creation_site(self) -> str:
+        """Where in user code this op was created (only known under `detect_anomaly`)."""
+        if not self.trace:
+            return "(creation site unknown: run under tinygrad_edu.detect_anomaly() to record it)"
+        return "".join(traceback.format_list(self.trace))
+
+    def __repr__(self) -> str:
+        return f"<{self.fn.__name__} node>"
+
+
+class _Node(Context):
+    """The Context of a recorded op that locked arrays: when the graph is dropped without a
+    backward, the locks go with it. (Other ops keep a plain Context: no finalizer to run.)"""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        held = self.locked
+        if held:
+            self.locked = ()
+            versions.release(held)
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and define two static methods:
+
+    forward(ctx, *arrays, **kwargs) -> ndarray
+        Tensors given to `apply` arrive as their numpy arrays; other arguments as they are.
+    backward(ctx, grad) -> one array (or None) per positional input of forward
+        `grad` has the output's shape; each returned gradient must have its input's shape
+        (use `tinygrad_edu.ops.unbroadcast` to sum a broadcast gradient back). Return None
+        for inputs that are constants or whose `ctx.needs_input_grad` is False.
+
+    Call `YourFunction.apply(*tensors_or_numbers, **kwargs)` to use it.
+    """
+
+    # Whether keyword settings may hold arrays (an index) that backward reads: those are
+    # locked with the graph. Built-in ops whose settings are axes, shapes or numbers say False.
+    settings_may_hold_arrays = True
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError("Function subclasses must define forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Any:
+        raise NotImplementedError("Function subclasses must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+        """Run forward on the inputs' arrays; record the op when some input requires grad."""
+        needs: tuple[bool, ...]
+        if len(inputs) == 2:  # most ops: unrolled, a third of the comprehensions' cost
+            a, b = inputs
+            if isinstance(a, Tensor):
+                array_a, need_a = a.data, a._requires_grad
+            else:
+                array_a, need_a = a, False
+            if isinstance(b, Tensor):
+                array_b, need_b = b.data, b._requires_grad
+            else:
+                array_b, need_b = b, False
+            arrays, needs = [array_a, array_b], (need_a, need_b)
+            recorded = (need_a or need_b) and modes.grad_enabled
+        elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
+            arrays, needs = [inputs[0].data], (inputs[0]._requires_grad,)
+            recorded = needs[0] and modes.grad_enabled
+        else:
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+            recorded = True in needs and modes.grad_enabled
+        # The node and the output Tensor are filled in here, with no constructor calls: this is
+        # the hot path of every op. (`saved_tensors` is what forward saved, for backward.)
+        ctx = _new_object(Context)
+        ctx.fn, ctx.inputs, ctx.needs_input_grad = cls, inputs, needs
+        ctx.kwargs = kwargs or _NO_KWARGS
+        ctx.saved_tensors, ctx.trace, ctx.locked = (), None, ()
+        ctx.sequence_nr, ctx.created_at = next(_op_sequence), _clock[0]
+        count = len(arrays)
+        if count == 2:
+            if arrays[0] is arrays[1] and inputs[0] is not inputs[1]:
+                _give_distinct_arrays(ctx, inputs, arrays)  # c * x with c = x.detach()
+        elif count > 2 and _shared(inputs, arrays):
+            _give_distinct_arrays(ctx, inputs, arrays)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, IndexError, TypeError, OverflowError) as error:
+            raise op_error(cls.__name__, error, arrays, kwargs) from error
+        if type(out) is not np.ndarray or out.dtype.kind not in "fiub":
+            returned, out = out, forward_output(cls.__name__, out)
+            if ctx.saved_tensors and out is not returned:  # a numpy scalar it saved, now wrapped
+                ctx.saved_tensors = tuple(out if v is returned else v for v in ctx.saved_tensors)
+        result = _new_object(Tensor)
+        result.data, result.grad, result.name, result._retains_grad = out, None, None, False
+        if recorded:
+            result._requires_grad, result._node = True, ctx
+            saved = ctx.saved_tensors
+            if saved or (kwargs and cls.settings_may_hold_arrays and versions.holds_arrays(kwargs)):
+                ctx.locked = versions.lock(saved, kwargs.values() if kwargs else ())
+                ctx.__class__ = _Node  # same slots: from now on, dropping it releases the locks
+        else:
+            result._requires_grad, result._node = False, None
+        if modes.anomaly:
+            anomaly.record_forward(ctx, out)
+        return result
 
 
 _new_tensor = object.__new__
@@ -580,23 +741,8 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
         raise TypeError(
             f"as_tensor: cannot make a numeric array from {type(data).__name__}: {error}"
         ) from error
-    _check_real(array, "as_tensor", type(data).__name__)
+    numeric_data(array, "as_tensor", type(data).__name__)
     return _make(array)
-
-
-def _check_real(array: np.ndarray, func: str, given: str) -> None:
-    if array.dtype.kind not in _REAL_KINDS:
-        what = ("complex numbers are not supported" if array.dtype.kind == "c"
-                else "data must be numbers (float, int or bool)")
-        raise TypeError(f"{func}: {what}, got dtype {array.dtype} from {given}")
-
-
-def _check_can_require_grad(array: np.ndarray, requires_grad: Any, name: str | None, func: str) -> None:
-    if requires_grad and array.dtype.kind != "f":
-        raise TypeError(
-            f"{func}: only floating-point data can require grad, got dtype {array.dtype}"
-            f"{_named(name)}. Pass float data, e.g. np.asarray(x, dtype=np.float64)."
-        )
 
 
 def _holds_tensor_requiring_grad(values: list[Any] | tuple[Any, ...]) -> bool:
@@ -616,36 +762,28 @@ def _detach_hint(t: Tensor, what: str) -> str:
     )
 
 
-def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
-    for x, needs in zip(node.inputs, node.needs_input_grad):
-        if needs or (not only_requiring_grad and isinstance(x, Tensor)):
-            yield x
+def _distinct(array: Any) -> Any:
+    """A view of `array` (same memory, another object), for an input position whose array is
+    also another input's: under create_graph the walk maps what forward saved back to the
+    inputs by the identity of these arrays, and `c * x` with c = x.detach() must keep c a
+    constant."""
+    return array.view() if isinstance(array, np.ndarray) else array
 
 
-def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[Tensor]:
-    """Every tensor `root` depends on (itself included), inputs before the ops that use them.
+def _shared(inputs: tuple[Any, ...], arrays: list[Any]) -> bool:
+    """Whether two different inputs hand forward the same array object."""
+    return len({id(a) for a in arrays}) < len({id(x) for x in inputs})
 
-    Iterative depth-first search: the depth of the graph is not limited by Python's stack.
-    With `only_requiring_grad`, the walk does not enter inputs that require no grad.
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if node is not None:
-            for x in _tensor_inputs(node, only_requiring_grad):
-                if id(x) not in visited:
-                    stack.append((x, False))
-    return order
+
+def _give_distinct_arrays(ctx: Context, inputs: tuple[Any, ...], arrays: list[Any]) -> None:
+    seen: dict[int, Any] = {}
+    changed = False
+    for i, (x, a) in enumerate(zip(inputs, arrays)):
+        first = seen.setdefault(id(a), x)
+        if first is not x and isinstance(a, np.ndarray):
+            arrays[i], changed = _distinct(a), True
+    if changed:
+        ctx.forward_arrays = arrays
 
 
 from . import ops as _ops  # noqa: E402  (the ops build Tensors; Tensor's operators call them)

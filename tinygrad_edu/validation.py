@@ -41,6 +41,12 @@ __all__ = [
     "real_array",
     "axis",
     "shown",
+    "named",
+    "forward_output",
+    "numeric_data",
+    "can_require_grad",
+    "upstream_gradient",
+    "in_place_value",
 ]
 
 T = TypeVar("T")
@@ -57,6 +63,11 @@ def shown(value: Any) -> str:
         return f"{sign}{digits[:6]}... (an int of {len(digits)} digits)"
     text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def named(name: str | None) -> str:
+    """` 'name'` for messages, or nothing for an unnamed tensor."""
+    return f" {name!r}" if name else ""
 
 
 def _got(value: Any) -> str:
@@ -283,3 +294,84 @@ def _one_axis(func: str, name: str, value: Any, ndim: int) -> int:
             f"{func}: {name} {shown(value)} is out of range for {ndim}-D input (valid: {valid})"
         )
     return number % ndim
+
+
+def forward_output(op_name: str, out: Any) -> np.ndarray:
+    """What a Function's forward returned, as a real numeric array (a numpy scalar is wrapped);
+    complex values and non-numbers are refused, naming the op."""
+    array = np.asarray(out)
+    if array.dtype.kind == "c":
+        raise TypeError(
+            f"{op_name}: complex values are not supported (its forward returned {array.dtype}"
+            "); gradients would silently drop the imaginary part. Use real inputs."
+        )
+    if array.dtype.kind not in "fuib":
+        raise TypeError(
+            f"{op_name}.forward must return a numeric numpy array, got {type(out).__name__}"
+            + (f" of dtype {array.dtype}" if isinstance(out, np.ndarray) else "")
+        )
+    return array
+
+
+# ------------------------------------------------------------------ a Tensor's data and gradients
+
+_REAL_KINDS = "fiub"  # float, int, unsigned, bool: what a Tensor may hold
+
+
+def numeric_data(array: np.ndarray, func: str, given: str) -> None:
+    """Refuse a Tensor's data that is not real numbers (complex, strings, objects); `given` is
+    the type the caller passed, for the message."""
+    if array.dtype.kind not in _REAL_KINDS:
+        what = ("complex numbers are not supported" if array.dtype.kind == "c"
+                else "data must be numbers (float, int or bool)")
+        raise TypeError(f"{func}: {what}, got dtype {array.dtype} from {given}")
+
+
+def can_require_grad(array: np.ndarray, requires_grad: Any, name: str | None, func: str) -> None:
+    """Refuse requires_grad on integer or bool data (it would silently become a parameter)."""
+    if requires_grad and array.dtype.kind != "f":
+        raise TypeError(
+            f"{func}: only floating-point data can require grad, got dtype {array.dtype}"
+            f"{named(name)}. Pass float data, e.g. np.asarray(x, dtype=np.float64)."
+        )
+
+
+def upstream_gradient(func: str, name: str, value: Any, output: np.ndarray, described: str) -> np.ndarray:
+    """The upstream gradient `value` given for `output` (`described` in messages, "the tensor
+    'y'"): real numbers of exactly its shape, returned in its dtype. No strings parsed as
+    numbers, no broadcasting."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{func}: {name} must be numbers of shape {output.shape}, got "
+            f"{type(value).__name__}: {error}"
+        ) from error
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f"{func}: {name} must be real numbers of shape {output.shape}, got "
+            f"{type(value).__name__} of dtype {array.dtype}"
+        )
+    if array.shape != output.shape:
+        raise ValueError(f"{func}: {name} has shape {array.shape} but {described} has shape {output.shape}")
+    return array.astype(output.dtype, copy=False)
+
+
+def in_place_value(func: str, value: Any, target: np.ndarray, described: str) -> np.ndarray:
+    """`value` as an array that can be written into `target` in place (`described` in messages,
+    "tensor 'W'"): its shape broadcasts to target's, its dtype casts to target's within its
+    kind. Checked before anything is written, so a bad value leaves the target as it was."""
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    numeric_data(array, func, type(value).__name__)
+    try:
+        fits = np.broadcast_shapes(target.shape, array.shape) == target.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{func}: a value of shape {array.shape} does not fit in place into the "
+            f"{described} of shape {target.shape}"
+        )
+    if not np.can_cast(array.dtype, target.dtype, "same_kind"):
+        raise TypeError(f"{func}: cannot write {array.dtype} values into the {target.dtype} {described}")
+    return array

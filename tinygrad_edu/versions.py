@@ -125,6 +125,15 @@ def lock(values: tuple[Any, ...], more: Iterable[Any] = ()) -> tuple[Any, ...]:
         _release_guard()
 
 
+def holds_arrays(settings: dict[str, Any]) -> bool:
+    """Whether an op's keyword settings hold arrays (an index) that must be locked with its
+    graph (a tuple may hold index arrays)."""
+    for value in settings.values():
+        if type(value) is tuple or isinstance(value, np.ndarray):
+            return True
+    return False
+
+
 def _lock_value(value: Any, held: list[Any]) -> None:
     if isinstance(value, np.ndarray):
         _lock_chain(value, held)

@@ -16,27 +16,24 @@ output's: PyTorch's saved-variable rule), so the gradients can be differentiated
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import versions
+from .anomaly import check_gradient
 from .errors import GradientShapeError, GradientTypeError
 from .modes import modes
+from .validation import named
 
 if TYPE_CHECKING:
-    from .function import Context
-    from .tensor import Tensor
+    from .tensor import Context, Tensor
 
-__all__ = ["run_backward", "FreedArrays", "freed_marker", "named"]
-
-
-def named(name: str | None) -> str:
-    """` 'name'` for messages, or nothing for an unnamed tensor."""
-    return f" {name!r}" if name else ""
+__all__ = ["run_backward", "topological_order", "FreedArrays", "freed_marker"]
 
 
 class FreedArrays:
@@ -144,7 +141,7 @@ def _walk(
             ):
                 gx = _checked_gradient(node, x, gx, input_grads, create_graph)
             if anomaly:
-                _check_backward_anomaly(node, x, gx, input_grads)
+                check_gradient(node, gx, functools.partial(_input_position, node, x, gx, input_grads))
             x_node = x._node
             if x_node is None:
                 arrived.append((x, gx))
@@ -358,12 +355,33 @@ def _check_unchanged(tensor: Tensor, node: Context) -> None:
             )
 
 
-def _check_backward_anomaly(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> None:
-    array = gx.data if _is_tensor(gx) else gx
-    if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
-        bad = "NaN" if np.isnan(array).any() else "inf"
-        i = _input_position(node, x, gx, input_grads)
-        raise FloatingPointError(
-            f"detect_anomaly: backward of {node.name} produced {bad} in the gradient of input "
-            f"{i} (shape {array.shape}). The op was created at:\n{node.creation_site()}"
-        )
+def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
+    for x, needs in zip(node.inputs, node.needs_input_grad):
+        if needs or (not only_requiring_grad and _is_tensor(x)):
+            yield x
+
+
+def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[Tensor]:
+    """Every tensor `root` depends on (itself included), inputs before the ops that use them.
+
+    Iterative depth-first search: the depth of the graph is not limited by Python's stack.
+    With `only_requiring_grad`, the walk does not enter inputs that require no grad.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is not None:
+            for x in _tensor_inputs(node, only_requiring_grad):
+                if id(x) not in visited:
+                    stack.append((x, False))
+    return order

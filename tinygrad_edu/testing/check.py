@@ -17,8 +17,8 @@ import numpy as np
 
 from .. import validation
 from ..checks import GradcheckError, GradcheckReport, check_gradients
-from ..function import Function, no_grad
-from ..tensor import Tensor
+from ..modes import no_grad
+from ..tensor import Function, Tensor
 from .domains import POSITIVE, Domain, DomainLike, per_input, random_inputs
 
 __all__ = ["check_function", "broadcast_shape_variants"]

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..function import Context
-from ..tensor import Tensor
+from ..tensor import Context, Tensor
 from .highlight import Marks
 from .recorded import Recorded
 from .text import shown

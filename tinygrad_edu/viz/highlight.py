@@ -15,8 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..checks import Culprit, GradcheckError, GradcheckReport, GradgradcheckReport
-from ..function import Context
-from ..tensor import Tensor
+from ..tensor import Context, Tensor
 from .recorded import Recorded
 from .text import shown
 

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import Culprit, DoubleBackwardCulprit
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 from .collapse import Group
 from .text import array_values, compact, number, shown
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ..function import Context
-from ..tensor import Tensor
+from ..tensor import Context, Tensor
 from .collapse import Collapsed, Group, collapse_repeats
 from .highlight import Marks, forward_of, resolve_highlight
 from .labels import (

@@ -3,8 +3,7 @@ order, its ops, and who consumes each tensor. Everything else in `viz` reads thi
 
 from __future__ import annotations
 
-from ..function import Context
-from ..tensor import Tensor, topological_order
+from ..tensor import Context, Tensor, topological_order
 
 
 class Recorded:
