@@ -14,10 +14,11 @@ from ..tensor import Tensor
 from .comparison import ROUNDING_SAFETY, Comparison, Tolerance
 from .evaluations import evaluate_steps
 from .kinks import settle
+from .outcomes import short_repr
 from .parallel import WorkerPool, evaluate_steps_parallel
 from .progress import Progress
 
-__all__ = ["Readout", "FiniteDifferences", "dot", "short_repr"]
+__all__ = ["Readout", "FiniteDifferences", "dot"]
 
 
 class Readout:
@@ -153,7 +154,3 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     can cost milliseconds on a busy machine, more than an evaluation of fn."""
     return float(np.einsum("i,i->", a, b))
 
-
-def short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

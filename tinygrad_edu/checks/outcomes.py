@@ -1,15 +1,17 @@
-"""What a check finds about each input and each op: the parts of a report.
+"""What a check finds about each input and each op: the parts of a report (and the labels
+and short forms of values its messages use).
 
 `InputCheck` (one per input that requires grad, with its worst `Mismatch`es and its kinks),
 `BackwardProblem`, `FunctionProblem` and `Culprit` are made by the check's passes while it runs
-and collected, at the end, into a `report.GradcheckReport`, which re-exports them: they are part
-of the contract users, `tinygrad_edu.testing` and the drawer read. Frozen: never changed once
-made.
+and collected, at the end, into a `report.GradcheckReport`. With it they are the contract
+users, `tinygrad_edu.testing` and the drawer read (`tinygrad_edu.checks` exports them). Frozen:
+never changed once made. This module sits at the bottom of checks/: it imports none of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..tensor import Context
 
@@ -21,6 +23,7 @@ __all__ = [
     "FunctionProblem",
     "MAX_LISTED",
     "input_label",
+    "short_repr",
 ]
 
 MAX_LISTED = 10  # worst entries (and kinks) kept per input in a report
@@ -112,3 +115,9 @@ class Culprit:
 
 def input_label(position: int, name: str | None) -> str:
     return f"input {position}" + (f" {name!r}" if name else "")
+
+
+def short_repr(value: Any) -> str:
+    """A value as a message shows it: its repr, cut at 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

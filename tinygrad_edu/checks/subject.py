@@ -16,8 +16,7 @@ import numpy as np
 
 from ..modes import enable_grad
 from ..tensor import Tensor, topological_order
-from .differences import short_repr
-from .outcomes import input_label
+from .outcomes import input_label, short_repr
 
 __all__ = ["Subject", "prepare", "as_input_tuple", "checked_positions", "pristine_copies"]
 
