@@ -2,7 +2,7 @@
 neither its forward output nor a gradient its backward returns holds NaN or inf.
 
 The engine calls these only while the mode is on (`modes.anomaly`); they read the node's
-`name` and `creation_site()`, so this module imports nothing from the package.
+`name` and `creation_site()`, so this module imports only the node's module.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .context import is_tensor
+
 if TYPE_CHECKING:
-    from .tensor import Context
+    from .context import Context
 
 __all__ = ["record_forward", "check_gradient"]
 
@@ -52,7 +54,7 @@ def record_forward(ctx: Context, out: np.ndarray) -> None:
 def check_gradient(node: Context, gradient: Any, input_position: Callable[[], int]) -> None:
     """Refuse a gradient (array or Tensor) a backward returned holding NaN or inf, naming the
     op, the input (its position is worked out only then) and where the op was created."""
-    array = gradient.data if hasattr(gradient, "_node") else gradient
+    array = gradient.data if is_tensor(gradient) else gradient
     bad = _non_finite(array)
     if bad:
         raise FloatingPointError(

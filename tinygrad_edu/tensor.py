@@ -27,7 +27,6 @@ op's inputs. That node is the whole graph record: `backward()` hands the root to
 from __future__ import annotations
 
 import itertools
-import traceback
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -35,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import anomaly, versions
+from .context import Context, _Node
 from .errors import op_error
 from .modes import modes
 from .validation import can_require_grad, forward_output, in_place_value, numeric_data, upstream_gradient
 from .validation import named as _named
-from .walk import FreedArrays, run_backward, topological_order
+from .walk import run_backward, topological_order
 
 if TYPE_CHECKING:
     import graphviz
@@ -544,89 +544,6 @@ _clock = versions.clock
 _OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
 _NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
 _new_object = object.__new__
-
-
-class Context:
-    """The record of one op application: the node of the graph. `Function.apply` makes it.
-
-    `forward` and `backward` receive it as `ctx`. Users call `save_for_backward(*arrays)` and
-    read `saved_tensors`, `needs_input_grad`; they may also set their own attributes on it.
-
-    The engine's own fields:
-      fn                the Function subclass that ran
-      inputs            the positional arguments of `apply`, Tensors and constants as given
-      kwargs            its keyword arguments (non-differentiable settings such as `axis`)
-      needs_input_grad  one bool per positional input: a Tensor that requires grad
-      sequence_nr       the op's number in creation order: an op always comes after the ops
-                        that made its inputs, so backward runs ops in decreasing sequence_nr
-      created_at        the in-place-change clock when the op ran: backward refuses saved
-                        arrays changed in place after that (see `versions`)
-      locked            the arrays made read-only while this node holds them (see `versions`)
-      trace             the creation stack, recorded only under `detect_anomaly`
-    """
-
-    __slots__ = (
-        "fn",
-        "inputs",
-        "kwargs",
-        "needs_input_grad",
-        "saved_tensors",
-        "sequence_nr",
-        "created_at",
-        "locked",
-        "trace",
-        "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
-    )
-    fn: type[Function]
-    inputs: tuple[Any, ...]
-    kwargs: Any
-    needs_input_grad: tuple[bool, ...]
-    saved_tensors: Any  # the saved tuple, or a FreedArrays marker once backward freed it
-    sequence_nr: int
-    created_at: int
-    locked: tuple[np.ndarray, ...]
-    trace: list[traceback.FrameSummary] | None
-    forward_arrays: list[Any]  # only when two inputs shared an array (in __dict__; see _distinct)
-
-    def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays (or anything else) that `backward` will need, as `ctx.saved_tensors`."""
-        self.saved_tensors = arrays
-
-    @property
-    def freed(self) -> bool:
-        """Whether a backward pass without retain_graph released the saved arrays."""
-        return type(self.saved_tensors) is FreedArrays
-
-    @property
-    def name(self) -> str:
-        """The op's name: its Function's class name."""
-        return self.fn.__name__
-
-    def parents(self) -> list[Tensor]:
-        """The Tensor inputs of this op, in argument order."""
-        return [a for a in self.inputs if isinstance(a, Tensor)]
-
-    def creation_site(self) -> str:
-        """Where in user code this op was created (only known under `detect_anomaly`)."""
-        if not self.trace:
-            return "(creation site unknown: run under tinygrad_edu.detect_anomaly() to record it)"
-        return "".join(traceback.format_list(self.trace))
-
-    def __repr__(self) -> str:
-        return f"<{self.fn.__name__} node>"
-
-
-class _Node(Context):
-    """The Context of a recorded op that locked arrays: when the graph is dropped without a
-    backward, the locks go with it. (Other ops keep a plain Context: no finalizer to run.)"""
-
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        held = self.locked
-        if held:
-            self.locked = ()
-            versions.release(held)
 
 
 class Function:

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import versions
 from .anomaly import check_gradient
+from .context import FreedArrays, freed_marker, is_tensor
 from .errors import GradientShapeError, GradientTypeError
 from .modes import modes
 from .validation import named
@@ -33,41 +34,7 @@ from .validation import named
 if TYPE_CHECKING:
     from .tensor import Context, Tensor
 
-__all__ = ["run_backward", "topological_order", "FreedArrays", "freed_marker"]
-
-
-class FreedArrays:
-    """Stands in `ctx.saved_tensors` once a backward pass without retain_graph released the
-    saved arrays: any use of it raises, saying how to keep them."""
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: type) -> None:
-        self.fn = fn
-
-    def _refuse(self, *_: Any) -> Any:
-        raise RuntimeError(
-            f"backward of {self.fn.__name__}: its saved arrays were freed by an earlier "
-            "backward(). To run backward through the same graph twice, pass retain_graph=True "
-            "to the first call."
-        )
-
-    __iter__ = __len__ = __getitem__ = _refuse
-
-    def __bool__(self) -> bool:
-        return True
-
-
-# One marker per Function class, shared by all its freed nodes: a backward pass allocates no
-# lasting object per node (a million of them would slow the cyclic garbage collector).
-_freed_markers: dict[type, FreedArrays] = {}
-
-
-def freed_marker(fn: type) -> FreedArrays:
-    marker = _freed_markers.get(fn)
-    if marker is None:
-        marker = _freed_markers[fn] = FreedArrays(fn)
-    return marker
+__all__ = ["run_backward", "topological_order"]
 
 
 _accumulating = threading.Lock()  # concurrent backward passes into one leaf lose nothing
@@ -214,7 +181,7 @@ class _SavedAsTensors:
         # the later one a view of its own: see `Function.apply`), so a constant sharing an
         # input's memory (x.detach(), x.data) stays a constant.
         received = getattr(node, "forward_arrays", None) or [getattr(x, "data", None) for x in node.inputs]
-        by_data = {id(a): x for a, x in zip(received, node.inputs) if _is_tensor(x)}
+        by_data = {id(a): x for a, x in zip(received, node.inputs) if is_tensor(x)}
         by_data[id(output.data)] = output
         self.saved_tensors = tuple(
             by_data.get(id(s), s) if isinstance(s, np.ndarray) else s for s in node.saved_tensors
@@ -225,10 +192,6 @@ class _SavedAsTensors:
 
     def save_for_backward(self, *values: Any) -> None:
         raise RuntimeError(f"backward of {self._node.name}: save_for_backward belongs in forward")
-
-
-def _is_tensor(x: Any) -> bool:
-    return hasattr(x, "_node") and hasattr(x, "data")
 
 
 def _write_grads(arrived: list[tuple[Tensor, Any]]) -> None:
@@ -295,7 +258,7 @@ def _checked_gradient(
     or an error naming the op and the input (whose position is worked out only then)."""
     returned = gx
     if create_graph:
-        if not _is_tensor(gx):
+        if not is_tensor(gx):
             i = _input_position(node, x, returned, input_grads)
             raise GradientTypeError(
                 f"backward of {node.name} returned a {type(gx).__name__} for input {i}"
@@ -307,7 +270,7 @@ def _checked_gradient(
             )
         array = gx.data
     else:
-        if _is_tensor(gx):
+        if is_tensor(gx):
             gx = gx.data
         array = gx = np.asarray(gx)
     if array.dtype.kind not in "fiub":
@@ -344,7 +307,7 @@ def _check_unchanged(tensor: Tensor, node: Context) -> None:
     """Raise if an array this op saved (or its index) was changed in place since the op ran."""
     for array in _saved_arrays(node):
         if versions.array_version(array) > node.created_at:
-            owners = [x for x in (tensor, *node.inputs) if _is_tensor(x) and x.data is array]
+            owners = [x for x in (tensor, *node.inputs) if is_tensor(x) and x.data is array]
             owner = owners[0] if owners else None
             what = f"a tensor{named(owner.name)}" if owner is not None else "an array"
             raise RuntimeError(
@@ -357,7 +320,7 @@ def _check_unchanged(tensor: Tensor, node: Context) -> None:
 
 def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
     for x, needs in zip(node.inputs, node.needs_input_grad):
-        if needs or (not only_requiring_grad and _is_tensor(x)):
+        if needs or (not only_requiring_grad and is_tensor(x)):
             yield x
 
 
