@@ -47,6 +47,56 @@ if TYPE_CHECKING:
 __all__ = ["Tensor", "Function", "Context", "as_tensor", "topological_order"]
 
 
+# ---------------------------------------------------------------- Tensor's operator sugar
+# Each operator and one-op method is one call into ops/, where the op's forward and backward
+# live. These make them from the op's name, looked up in ops/ when called (ops/ imports this
+# module, so the classes do not exist yet when Tensor's body runs).
+
+
+def _binary(op_name: str, doc: str, reflected: bool = False) -> Callable[[Tensor, Any], Tensor]:
+    if reflected:
+        def operator(self: Tensor, other: Any) -> Tensor:
+            return getattr(_ops, op_name).apply(other, self)
+    else:
+        def operator(self: Tensor, other: Any) -> Tensor:
+            return getattr(_ops, op_name).apply(self, other)
+    operator.__doc__ = f"{doc}, elementwise with broadcasting (ops.{op_name})"
+    return operator
+
+
+def _unary(op_name: str, doc: str) -> Callable[[Tensor], Tensor]:
+    def method(self: Tensor) -> Tensor:
+        return getattr(_ops, op_name).apply(self)
+    method.__doc__ = f"{doc} (ops.{op_name})"
+    return method
+
+
+def _comparison(ufunc: np.ufunc, doc: str) -> Callable[[Tensor, Any], Tensor]:
+    def compare(self: Tensor, other: Any) -> Tensor:
+        return _ops.compare(ufunc, self, other)
+    compare.__doc__ = (f"{doc}: elementwise and broadcast, as numpy's; a bool tensor that requires "
+                       "no grad (a comparison has no derivative), usable as a mask or in `where`")
+    return compare
+
+
+def _augmented(op_name: str, symbol: str, ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
+    """`self <symbol> other` as PyTorch does it: under no_grad in place (the `W -= lr * W.grad`
+    of a hand-written step); in grad mode a leaf that requires grad refuses, and anything else
+    gets a new tensor with the value and gradient PyTorch's recorded in-place op would have."""
+    def operator(self: Tensor, other: Any) -> Tensor:
+        if not modes.grad_enabled:
+            return self._in_place(symbol, ufunc, other)
+        if self._node is None and self._requires_grad:
+            raise RuntimeError(
+                f"{symbol}: the tensor{_named(self.name)} of shape {self.shape} is a leaf that "
+                "requires grad, and grad mode is on: an in-place change would not be recorded. "
+                "Update parameters under `with tinygrad_edu.no_grad():` (or with an optimizer)."
+            )
+        return getattr(_ops, op_name).apply(self, other)
+    operator.__doc__ = f"self {symbol} other: in place under no_grad, else a new tensor (ops.{op_name})"
+    return operator
+
+
 class Tensor:
     """An n-dimensional array with an optional gradient.
 
@@ -230,35 +280,18 @@ class Tensor:
 
     # ---------------------------------------------------------------- operators (ops.py)
 
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(other, self)
+    __add__ = _binary("Add", "self + other")
+    __radd__ = _binary("Add", "other + self", reflected=True)
+    __sub__ = _binary("Sub", "self - other")
+    __rsub__ = _binary("Sub", "other - self", reflected=True)
+    __mul__ = _binary("Mul", "self * other")
+    __rmul__ = _binary("Mul", "other * self", reflected=True)
+    __truediv__ = _binary("Div", "self / other")
+    __rtruediv__ = _binary("Div", "other / self", reflected=True)
+    __matmul__ = _binary("MatMul", "self @ other")
+    __rmatmul__ = _binary("MatMul", "other @ self", reflected=True)
+    __neg__ = _unary("Neg", "-self")
+    __abs__ = _unary("Abs", "|x| elementwise; its derivative at 0 is 0 (as PyTorch)")
 
     def __pow__(self, exponent: Any) -> Tensor:
         return _ops.pow(self, exponent)
@@ -266,62 +299,20 @@ class Tensor:
     def __rpow__(self, base: Any) -> Tensor:
         return _ops.rpow(base, self)
 
-    def __neg__(self) -> Tensor:
-        return _ops.Neg.apply(self)
-
-    def __abs__(self) -> Tensor:
-        return _ops.Abs.apply(self)
-
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.GetItem.apply(self, index=_ops.plain_index(index))
 
-    # Comparisons are elementwise and broadcast, as numpy's; the result is a bool tensor that
-    # requires no grad (a comparison has no derivative), usable as a mask or in `where`.
-    def __lt__(self, other: Any) -> Tensor:
-        return _ops.compare(np.less, self, other)
+    __lt__ = _comparison(np.less, "self < other")
+    __le__ = _comparison(np.less_equal, "self <= other")
+    __gt__ = _comparison(np.greater, "self > other")
+    __ge__ = _comparison(np.greater_equal, "self >= other")
+    __eq__ = _comparison(np.equal, "self == other")  # type: ignore[assignment]
+    __ne__ = _comparison(np.not_equal, "self != other")  # type: ignore[assignment]
 
-    def __le__(self, other: Any) -> Tensor:
-        return _ops.compare(np.less_equal, self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return _ops.compare(np.greater, self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return _ops.compare(np.greater_equal, self, other)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.compare(np.equal, self, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _ops.compare(np.not_equal, self, other)
-
-    # In-place operators follow PyTorch: under no_grad they change the tensor in place (the
-    # `W -= lr * W.grad` of a hand-written step); in grad mode a leaf that requires grad
-    # refuses, and anything else gets a new tensor with the value and gradient PyTorch's
-    # recorded in-place op would have.
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._augmented("+=", _ops.Add, np.add, other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self._augmented("-=", _ops.Sub, np.subtract, other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self._augmented("*=", _ops.Mul, np.multiply, other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._augmented("/=", _ops.Div, np.true_divide, other)
-
-    def _augmented(self, symbol: str, op: Any, ufunc: Any, other: Any) -> Tensor:
-        if not modes.grad_enabled:
-            return self._in_place(symbol, ufunc, other)
-        if self._node is None and self._requires_grad:
-            raise RuntimeError(
-                f"{symbol}: the tensor{_named(self.name)} of shape {self.shape} is a leaf that "
-                "requires grad, and grad mode is on: an in-place change would not be recorded. "
-                "Update parameters under `with tinygrad_edu.no_grad():` (or with an optimizer)."
-            )
-        result: Tensor = op.apply(self, other)
-        return result
+    __iadd__ = _augmented("Add", "+=", np.add)
+    __isub__ = _augmented("Sub", "-=", np.subtract)
+    __imul__ = _augmented("Mul", "*=", np.multiply)
+    __itruediv__ = _augmented("Div", "/=", np.true_divide)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes, as np.swapaxes."""
@@ -335,14 +326,9 @@ class Tensor:
         """This tensor's values in another dtype (a recorded op: the gradient is cast back)."""
         return _ops.Cast.apply(self, dtype=np.dtype(dtype))
 
-    def exp(self) -> Tensor:
-        return _ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return _ops.Log.apply(self)
-
-    def abs(self) -> Tensor:
-        return _ops.Abs.apply(self)
+    exp = _unary("Exp", "e**x elementwise")
+    log = _unary("Log", "the natural logarithm elementwise")
+    abs = __abs__
 
     # ---------------------------------------------------------------- the op vocabulary (ops/)
     # numpy's names and conventions (axis=, keepdims=, ddof=); PyTorch's dim= / keepdim= raise
@@ -394,24 +380,12 @@ class Tensor:
         """log(softmax(x)), stable for large scores."""
         return _ops.log_softmax(self, axis, **unknown)
 
-    def relu(self) -> Tensor:
-        """max(x, 0); relu'(0) = 0, as PyTorch."""
-        return _ops.Relu.apply(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return _ops.Sigmoid.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return _ops.Sqrt.apply(self)
-
-    def sin(self) -> Tensor:
-        return _ops.Sin.apply(self)
-
-    def cos(self) -> Tensor:
-        return _ops.Cos.apply(self)
+    relu = _unary("Relu", "max(x, 0); relu'(0) = 0, as PyTorch")
+    tanh = _unary("Tanh", "tanh(x) elementwise")
+    sigmoid = _unary("Sigmoid", "1 / (1 + e**-x) elementwise, stable for large |x|")
+    sqrt = _unary("Sqrt", "the square root elementwise")
+    sin = _unary("Sin", "sin(x) elementwise")
+    cos = _unary("Cos", "cos(x) elementwise")
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         """Values limited to [min, max]; the gradient passes at the bounds (as torch.clamp)."""
