@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 from .broadcast import as_weak_numbers, unbroadcast, value_of, zeros_like
 
 __all__ = [
@@ -26,10 +25,11 @@ __all__ = [
 
 
 class _Elementwise(Function):
-    """A binary numpy ufunc, broadcasting (Add, Sub, Mul, Div, Maximum share this forward).
+    """A binary numpy ufunc, broadcasting (Add, Sub, Mul, Div, Maximum, Minimum).
 
     A number operand combines in the array's dtype (see `as_weak_numbers`). Subclasses name
-    the ufunc and whether their backward needs the operands."""
+    the ufunc, say whether their derivatives need the operands, and write `partials`; the
+    shared backward sums each operand's gradient back to its shape."""
 
     ufunc: Any = None
     saves_operands = False
@@ -43,31 +43,46 @@ class _Elementwise(Function):
             ctx.save_for_backward(a, b)
         return op.ufunc(a, b)  # type: ignore[attr-defined]
 
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        need_a, need_b = ctx.needs_input_grad
+        op = ctx.fn
+        if op.saves_operands:  # type: ignore[attr-defined]
+            a, b = ctx.saved_tensors
+        else:  # the derivatives are constants: only the operands' shapes are read
+            x, y = ctx.inputs  # an input that needs a gradient is a Tensor
+            a = x.data if need_a else x
+            b = y.data if need_b else y
+        grad_a, grad_b = op.partials(grad, a, b, need_a, need_b)  # type: ignore[attr-defined]
+        # unbroadcast's own first test, done here: the common case then costs no call.
+        if need_a and grad_a.shape != a.shape:
+            grad_a = unbroadcast(grad_a, a.shape)
+        if need_b and grad_b.shape != b.shape:
+            grad_b = unbroadcast(grad_b, b.shape)
+        return grad_a if need_a else None, grad_b if need_b else None
+
+    @staticmethod
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        """The gradients of a and of b at the output's shape (`grad` times each partial
+        derivative), each computed only when needed (need_a, need_b); what is not needed
+        may be anything."""
+        raise NotImplementedError
+
 
 class Add(_Elementwise):
     ufunc = np.add
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        need_a, need_b = ctx.needs_input_grad
-        a, b = ctx.inputs  # an input that needs a gradient is a Tensor
-        return (
-            unbroadcast(grad, a.data.shape) if need_a else None,
-            unbroadcast(grad, b.data.shape) if need_b else None,
-        )
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        return grad, grad
 
 
 class Sub(_Elementwise):
     ufunc = np.subtract
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        need_a, need_b = ctx.needs_input_grad
-        a, b = ctx.inputs
-        return (
-            unbroadcast(grad, a.data.shape) if need_a else None,
-            unbroadcast(-grad, b.data.shape) if need_b else None,
-        )
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        return grad, -grad if need_b else None
 
 
 class Mul(_Elementwise):
@@ -75,13 +90,8 @@ class Mul(_Elementwise):
     saves_operands = True
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
-        return (
-            unbroadcast(grad * b, a.shape) if need_a else None,  # needed: a is an array
-            unbroadcast(grad * a, b.shape) if need_b else None,
-        )
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
+        return grad * b if need_a else None, grad * a if need_b else None
 
 
 class Div(_Elementwise):
@@ -89,14 +99,9 @@ class Div(_Elementwise):
     saves_operands = True
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
         grad_over_b = grad / b
-        return (
-            unbroadcast(grad_over_b, a.shape) if need_a else None,
-            unbroadcast(-grad_over_b * a / b, b.shape) if need_b else None,
-        )
+        return grad_over_b, -grad_over_b * a / b if need_b else None
 
 
 class Maximum(_Elementwise):
@@ -106,14 +111,12 @@ class Maximum(_Elementwise):
     saves_operands = True
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
         av, bv = value_of(a), value_of(b)  # the masks are piecewise constant: plain arrays
         half_ties = np.equal(av, bv) * grad.dtype.type(0.5)  # 0.5 alone would promote float32
         return (
-            unbroadcast(grad * (np.greater(av, bv) + half_ties), np.shape(av)) if need_a else None,
-            unbroadcast(grad * (np.less(av, bv) + half_ties), np.shape(bv)) if need_b else None,
+            grad * (np.greater(av, bv) + half_ties) if need_a else None,
+            grad * (np.less(av, bv) + half_ties) if need_b else None,
         )
 
 

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 from .arithmetic import Exp, SavesInput, SavesOutput, _Elementwise
-from .broadcast import unbroadcast, value_of
+from .broadcast import value_of
 from .selection import where
 
 __all__ = ["Sqrt", "Sin", "Cos", "Clip", "Minimum", "exp", "sqrt", "sin", "cos", "minimum", "clip"]
@@ -128,16 +127,11 @@ class Minimum(_Elementwise):
     saves_operands = True
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        a, b = ctx.saved_tensors
-        need_a, need_b = ctx.needs_input_grad
+    def partials(grad: Any, a: Any, b: Any, need_a: bool, need_b: bool) -> tuple[Any, Any]:
         av, bv = value_of(a), value_of(b)  # which side wins is piecewise constant
         half = grad.dtype.type(0.5)  # a Python 0.5 would promote a float32 mask product
         a_share = np.less(av, bv) + np.equal(av, bv) * half
-        return (
-            unbroadcast(grad * a_share, np.shape(av)) if need_a else None,
-            unbroadcast(grad * (1 - a_share), np.shape(bv)) if need_b else None,
-        )
+        return grad * a_share if need_a else None, grad * (1 - a_share) if need_b else None
 
 
 def minimum(a: Any, b: Any) -> Tensor:
