@@ -9,13 +9,12 @@ numpy's rules; a bad one raises an error naming the function.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 from .arguments import axis_of, refuse_keywords
 from .broadcast import normalize_axis, value_of
 from .shape import Reshape
@@ -31,40 +30,56 @@ def _in_dtype(part: Any, x: Any) -> Any:
     return part if part.dtype == dtype else part.astype(dtype)
 
 
-class Concatenate(Function):
-    """The inputs joined along an existing `axis`; each gets back its slice of the gradient."""
+class _Join(Function):
+    """Inputs joined along `axis` by `numpy_join`; each gets back its part of the gradient, in
+    its own dtype. A subclass names the numpy function and says where each input's part lies
+    along the axis (`parts`)."""
+
+    numpy_join: Any = None
 
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
-        return np.concatenate(arrays, axis=axis)
+        return ctx.fn.numpy_join(arrays, axis=axis)  # type: ignore[attr-defined]
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
         axis = ctx.kwargs.get("axis", 0) % grad.ndim
         lead = (slice(None),) * axis
+        parts = ctx.fn.parts(ctx.inputs, axis)  # type: ignore[attr-defined]
         grads: list[Any] = []
-        start = 0
-        for x, needs in zip(ctx.inputs, ctx.needs_input_grad):
-            stop = start + value_of(x).shape[axis]
-            grads.append(_in_dtype(grad[lead + (slice(start, stop),)], x) if needs else None)
-            start = stop
+        for x, needs, part in zip(ctx.inputs, ctx.needs_input_grad, parts):
+            grads.append(_in_dtype(grad[lead + (part,)], x) if needs else None)
         return tuple(grads)
 
+    @staticmethod
+    def parts(inputs: tuple[Any, ...], axis: int) -> Iterable[int | slice]:
+        """Each input's index along `axis` (non-negative) of the joined result."""
+        raise NotImplementedError
 
-class Stack(Function):
+
+class Concatenate(_Join):
+    """The inputs joined along an existing `axis`; each gets back its slice of the gradient."""
+
+    numpy_join = np.concatenate
+
+    @staticmethod
+    def parts(inputs: tuple[Any, ...], axis: int) -> Iterable[int | slice]:
+        parts, start = [], 0
+        for x in inputs:
+            stop = start + value_of(x).shape[axis]
+            parts.append(slice(start, stop))
+            start = stop
+        return parts
+
+
+class Stack(_Join):
     """The inputs (all of one shape) joined along a new `axis`; each gets back its slice."""
 
-    @staticmethod
-    def forward(ctx: Context, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
-        return np.stack(arrays, axis=axis)
+    numpy_join = np.stack
 
     @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
-        lead = (slice(None),) * (ctx.kwargs.get("axis", 0) % grad.ndim)
-        return tuple(
-            _in_dtype(grad[lead + (i,)], x) if needs else None
-            for i, (x, needs) in enumerate(zip(ctx.inputs, ctx.needs_input_grad))
-        )
+    def parts(inputs: tuple[Any, ...], axis: int) -> Iterable[int | slice]:
+        return range(len(inputs))
 
 
 def _items(func: str, tensors: Any) -> list[Any]:
@@ -92,8 +107,7 @@ def _items(func: str, tensors: Any) -> list[Any]:
 
 
 def _join(
-    func: str, fn: type[Function], numpy_join: Any, tensors: Any, axis: Any, new_axis: bool,
-    unknown: dict[str, Any],
+    func: str, fn: type[_Join], tensors: Any, axis: Any, new_axis: bool, unknown: dict[str, Any],
 ) -> Any:
     if unknown:
         refuse_keywords(func, unknown, ("axis",))
@@ -119,20 +133,20 @@ def _join(
                 f"has shape {shape}"
             )
     if not any(isinstance(t, Tensor) for t in items):
-        return numpy_join(items, axis=axis)
+        return fn.numpy_join(items, axis=axis)
     return fn.apply(*items, axis=axis)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0, **unknown: Any) -> Any:
     """The tensors joined along an existing axis (as np.concatenate; PyTorch's torch.cat):
     all of one shape except along `axis`. Each input gets back its slice of the gradient."""
-    return _join("concatenate", Concatenate, np.concatenate, tensors, axis, False, unknown)
+    return _join("concatenate", Concatenate, tensors, axis, False, unknown)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0, **unknown: Any) -> Any:
     """The tensors (all of one shape) joined along a new axis at position `axis` (as
     np.stack). Each input gets back its slice of the gradient."""
-    return _join("stack", Stack, np.stack, tensors, axis, True, unknown)
+    return _join("stack", Stack, tensors, axis, True, unknown)
 
 
 def expand_dims(x: Any, axis: Any = None, **unknown: Any) -> Any:
