@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
-from .arguments import checked_axis, refuse_keywords
+from ..tensor import Context, Function, Tensor
+from .arguments import call_axis
 from .broadcast import Axis, value_of
 from .elementwise import SavesOutput, exp
 from .selection import where
@@ -113,11 +112,7 @@ class LogSoftmax(Function):
 
 
 def _over_axis(name: str, fn: type[Function], x: Tensor, axis: Any, unknown: dict[str, Any]) -> Tensor:
-    if unknown:
-        refuse_keywords(name, unknown, ("axis",))
-    if axis is not None:
-        axis = checked_axis(fn.__name__, axis, x.data.shape)
-    return fn.apply(x, axis=axis)
+    return fn.apply(x, axis=call_axis(name, fn.__name__, axis, x.data.shape, unknown, ("axis",)))
 
 
 def softmax(x: Tensor, axis: Any = -1, **unknown: Any) -> Tensor:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import validation
 
-__all__ = ["refuse_keywords", "checked_axis", "axis_of"]
+__all__ = ["refuse_keywords", "checked_axis", "axis_of", "call_axis"]
 
 # PyTorch's name (or a common misspelling) -> ours
 _OURS = {
@@ -62,3 +62,16 @@ def axis_of(func: str, axis: Any, ndim: int, what: str) -> Any:
         return validation.axis(func, "axis", axis, ndim)
     except ValueError as error:
         raise ValueError(f"{error} ({what})") from None
+
+
+def call_axis(
+    method: str, op: str, axis: Any, shape: tuple[int, ...], unknown: dict[str, Any],
+    takes: Sequence[str],
+) -> Any:
+    """The `axis` a public method or function (`method`, taking the keywords `takes`) hands
+    to its op (`op`) for a tensor of `shape`: keywords it does not take refused (an error
+    naming `method`), the axis checked (an error naming `op`, as its forward's errors do);
+    None, all axes, as it is."""
+    if unknown:
+        refuse_keywords(method, unknown, takes)
+    return axis if axis is None else checked_axis(op, axis, shape)

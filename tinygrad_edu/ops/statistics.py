@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from .. import validation
-from ..function import Context, Function
-from ..tensor import Tensor, _make
-from .arguments import checked_axis, refuse_keywords
+from ..tensor import Context, Function, Tensor, _make
+from .arguments import call_axis, checked_axis, refuse_keywords
 from .broadcast import Axis, expand_reduced, value_of
 from .reductions import Max
 from .selection import where
@@ -42,10 +41,7 @@ def reduce(
     """`x.<name>(axis, keepdims)`: the reduction `fn` over a checked axis (a bad one is an
     error naming the op, as its forward's errors do; PyTorch's `dim=` / `keepdim=` an error
     naming the method `name`)."""
-    if unknown:
-        refuse_keywords(name, unknown, _REDUCTION_KEYWORDS)
-    if axis is not None:
-        axis = checked_axis(fn.__name__, axis, x.data.shape)
+    axis = call_axis(name, fn.__name__, axis, x.data.shape, unknown, _REDUCTION_KEYWORDS)
     return fn.apply(x, axis=axis, keepdims=keepdims)
 
 
@@ -145,9 +141,16 @@ def _deviations(x: Any, saved: np.ndarray, axis: Axis) -> Any:
     return x - x.mean(axis=axis, keepdims=True) if isinstance(x, Tensor) else saved
 
 
-def _settings(ctx: Context) -> tuple[Axis, bool, int]:
+def _backward_terms(ctx: Context, *reduced: Any) -> tuple[list[Any], Any, int]:
+    """What Var's and Std's backward share: the `reduced` values (the upstream gradient, Std's
+    result) with their reduced axes back as size 1; x's deviations from its mean (see
+    `_deviations`); and the divisor n - ddof."""
+    x, deviations = ctx.saved_tensors[:2]
     kwargs = ctx.kwargs
-    return kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+    axis, keepdims, ddof = kwargs.get("axis"), kwargs.get("keepdims", False), kwargs.get("ddof", 0)
+    shape = value_of(x).shape
+    widened = [expand_reduced(value, axis, keepdims, shape) for value in reduced]
+    return widened, _deviations(x, deviations, axis), _count(shape, axis) - ddof
 
 
 def variance(
@@ -155,10 +158,7 @@ def variance(
     unknown: dict[str, Any],
 ) -> Tensor:
     """`x.var(...)` / `x.std(...)`: checked axis and ddof, then the op `fn`."""
-    if unknown:
-        refuse_keywords(name, unknown, _REDUCTION_KEYWORDS + ("ddof",))
-    if axis is not None:
-        axis = checked_axis(fn.__name__, axis, x.data.shape)
+    axis = call_axis(name, fn.__name__, axis, x.data.shape, unknown, _REDUCTION_KEYWORDS + ("ddof",))
     ddof = validation.integer(fn.__name__, "ddof", ddof, minimum=0)
     return fn.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
@@ -176,11 +176,8 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, deviations = ctx.saved_tensors
-        axis, keepdims, ddof = _settings(ctx)
-        shape = value_of(x).shape
-        grad = expand_reduced(grad, axis, keepdims, shape)
-        return grad * _deviations(x, deviations, axis) * (2.0 / (_count(shape, axis) - ddof))
+        (grad,), deviations, divisor = _backward_terms(ctx, grad)
+        return grad * deviations * (2.0 / divisor)
 
 
 class Std(Function):
@@ -198,15 +195,11 @@ class Std(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        x, deviations, out = ctx.saved_tensors
-        axis, keepdims, ddof = _settings(ctx)
-        shape = value_of(x).shape
-        grad = expand_reduced(grad, axis, keepdims, shape)
-        out = expand_reduced(out, axis, keepdims, shape)
+        (grad, out), deviations, divisor = _backward_terms(ctx, grad, ctx.saved_tensors[2])
         zero = value_of(out) == 0
         if np.logical_or.reduce(zero, axis=None):  # divide by 1 there: the deviations are 0
             out = where(zero, out.dtype.type(1), out)
-        return grad * _deviations(x, deviations, axis) / (out * (_count(shape, axis) - ddof))
+        return grad * deviations / (out * divisor)
 
 
 class Cumsum(Function):
