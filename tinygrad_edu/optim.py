@@ -22,8 +22,9 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from . import validation
-from .function import no_grad
-from .tensor import Tensor, _named
+from .modes import no_grad
+from .tensor import Tensor
+from .validation import named as _named
 
 __all__ = ["Optimizer", "SGD", "Adam", "random_search", "RandomSearchResult"]
 
@@ -39,6 +40,9 @@ class Optimizer:
 
     HYPERPARAMETERS: ClassVar[tuple[str, ...]] = ()
     SLOTS: ClassVar[dict[str, str]] = {}
+    # >= 0: an L2 penalty, as torch.optim's weight_decay (not AdamW's decoupled decay): step
+    # adds its gradient, weight_decay * p, to g before `_update` sees it.
+    weight_decay: float = 0.0
 
     def __init__(self, params: Iterable[Tensor], settings: dict[str, Any]) -> None:
         """`settings`: the hyperparameters as `_checked_settings` returned them."""
@@ -58,8 +62,9 @@ class Optimizer:
     def _update(
         self, p: np.ndarray, grad: np.ndarray, state: list[np.ndarray | None]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(the change to add to p, the new per-parameter state in SLOTS order). Must not
-        write into p, grad or state: step applies the results only once all are computed."""
+        """(the change to add to p, the new per-parameter state in SLOTS order); `grad` has
+        the weight decay's term added. Must not write into p, grad or state: step applies the
+        results only once all are computed."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
@@ -68,11 +73,14 @@ class Optimizer:
         """Update every parameter that has a gradient, in place (bumping its version)."""
         gradients = self._checked_gradients()
         slots = [getattr(self, slot) for slot in self.SLOTS]
+        weight_decay = self.weight_decay
         with no_grad():
-            updates = [
-                (i, *self._update(self.params[i].data, grad, [slot[i] for slot in slots]))
-                for i, grad in gradients
-            ]
+            updates = []
+            for i, grad in gradients:
+                p = self.params[i].data
+                if weight_decay:  # the gradient of (weight_decay / 2) * ||p||², an L2 penalty
+                    grad = grad + weight_decay * p
+                updates.append((i, *self._update(p, grad, [slot[i] for slot in slots])))
             for i, change, state in updates:
                 self.params[i].add_(change)
                 for slot, value in zip(slots, state, strict=True):
@@ -274,8 +282,6 @@ class SGD(Optimizer):
     def _update(
         self, p: np.ndarray, grad: np.ndarray, state: list[np.ndarray | None]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * p
         (v,) = state
         if v is None:
             v = np.zeros_like(p)
@@ -357,8 +363,6 @@ class Adam(Optimizer):
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         beta1, beta2 = self.betas
         t = self.steps + 1
-        if self.weight_decay:
-            grad = grad + self.weight_decay * p
         grad = grad.astype(p.dtype, copy=False)
         m, v = (np.zeros_like(p) if s is None else s for s in state)
         # PyTorch's lerp (weight < 0.5): m + w * (g - m); its addcmul: b2 * v + ((1 - b2) * g) * g
