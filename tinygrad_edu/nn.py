@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from . import validation
-from .function import Context, Function, no_grad
-from .tensor import Tensor
+from .modes import no_grad
+from .tensor import Context, Function, Tensor
 
 __all__ = [
     "Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "LinearClassifier", "LinearFunction",
@@ -179,6 +179,12 @@ def _checked_value(func: str, name: str, t: Tensor, value: Any) -> np.ndarray:
 # ----------------------------------------------------------------------------- layers
 
 
+def _size_of(parameter: str, axis: int) -> Any:
+    """A property: a layer's size read off its parameter's shape (`parameter`.shape[axis]), so
+    the two can never disagree."""
+    return property(lambda module: getattr(module, parameter).shape[axis])
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, as torch.nn.Linear.
 
@@ -222,13 +228,8 @@ class Linear(Module):
             if bias else None
         )
 
-    @property
-    def in_features(self) -> int:
-        return self.weight.shape[1]
-
-    @property
-    def out_features(self) -> int:
-        return self.weight.shape[0]
+    in_features: int = _size_of("weight", 1)
+    out_features: int = _size_of("weight", 0)
 
     def forward(self, x: Any) -> Tensor:
         """(..., in_features) -> (..., out_features) Tensor."""
@@ -378,14 +379,8 @@ class LinearClassifier(Module):
         self.W = Tensor(weights, requires_grad=True, name="W", dtype=dtype)
         self.b = Tensor(np.zeros(num_classes, dtype=dtype), requires_grad=True, name="b")
 
-    # Read off the parameters, so they can never disagree with them.
-    @property
-    def in_features(self) -> int:
-        return self.W.shape[0]
-
-    @property
-    def num_classes(self) -> int:
-        return self.W.shape[1]
+    in_features: int = _size_of("W", 0)
+    num_classes: int = _size_of("W", 1)
 
     @property
     def dtype(self) -> np.dtype:
