@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import validation
-from ..function import Context, Function
-from ..tensor import Tensor, _make
+from ..tensor import Context, Function, Tensor, _make
 
 __all__ = [
     "unbroadcast",

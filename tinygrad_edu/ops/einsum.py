@@ -20,8 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 from .broadcast import broadcast_to, value_of
 
 __all__ = ["Einsum", "einsum"]

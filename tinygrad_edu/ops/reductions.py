@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
+from ..tensor import Context, Function
 from .broadcast import Axis, broadcast_to, expand_reduced, value_of
 
 __all__ = ["Sum", "Mean", "Max"]

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor, _make
+from ..tensor import Context, Function, Tensor, _make
 from .broadcast import as_weak_numbers, unbroadcast, value_of
 
 __all__ = ["compare", "Where", "where"]

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Context, Function
-from ..tensor import Tensor
+from ..tensor import Context, Function, Tensor
 
 __all__ = ["Reshape", "Transpose", "GetItem", "ScatterAdd", "scatter_add", "plain_index"]
 
