@@ -102,7 +102,4 @@ def _braces(text: str) -> str:
 
 def _bad_input(error: BaseException) -> int | None:
     """The input a backward's unusable gradient was for, if the engine said."""
-    if isinstance(error, BadGradient):
-        return error.input_index
-    index = getattr(error, "input_index", None)  # engines before errors.BadGradient
-    return index if isinstance(index, int) else None
+    return error.input_index if isinstance(error, BadGradient) else None
