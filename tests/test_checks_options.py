@@ -108,3 +108,12 @@ def test_the_checks_package_imports_without_a_cycle() -> None:
 
     for name in sorted(modules):
         visit(name, [])
+
+
+def test_a_pytorch_keyword_gets_numpys_name_only_where_numpys_name_is_taken() -> None:
+    # gradcheck takes no axis=: naming it as the fix for dim= would send the user astray.
+    with pytest.raises(TypeError, match=r"^gradcheck: unexpected keyword argument dim=1; it takes ") as caught:
+        gradcheck(lambda x: x.sum(), x_input(), dim=1)  # type: ignore[call-arg]
+    assert "axis=" not in str(caught.value)
+    with pytest.raises(TypeError, match=r"^sum: unexpected keyword argument dim=1; .*axis= \(PyTorch's dim=\)"):
+        x_input().sum(dim=1)

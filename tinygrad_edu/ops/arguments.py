@@ -39,7 +39,7 @@ def refuse_keywords(func: str, unknown: dict[str, Any], takes: Sequence[str]) ->
     name = next(iter(unknown))
     value = unknown[name]
     ours = _OURS.get(name)
-    if ours is not None:
+    if ours is not None and ours.split("=")[0] in takes:  # only where numpy's name is the fix
         hint = f"tinygrad_edu uses numpy's names: {ours} (PyTorch's {name}=)"
     else:
         hint = "it takes " + (", ".join(f"{t}=" for t in takes) if takes else "no keywords")
