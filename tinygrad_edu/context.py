@@ -2,23 +2,56 @@
 (in tensor.py) and read by the walk, the checks and the drawer; and `FreedArrays`, what stands
 in its saved arrays once a backward pass freed them.
 
-It sits below tensor.py and walk.py and imports neither: a node refers to its inputs (Tensors)
-and its Function only through its fields.
+It sits below tensor.py and walk.py and imports neither, not even for type annotations: a node
+refers to its inputs by the shape they have (`GraphTensor`, which `Tensor` satisfies) and to its
+op as a `FunctionBase`, the part of `Function` that does not build Tensors.
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from . import versions
 
-if TYPE_CHECKING:
-    from .tensor import Function, Tensor
+__all__ = ["Context", "FunctionBase", "GraphTensor", "FreedArrays", "freed_marker", "is_tensor"]
 
-__all__ = ["Context", "FreedArrays", "freed_marker", "is_tensor"]
+
+class GraphTensor(Protocol):
+    """What the node and the walk read and write of a Tensor (`tensor.Tensor` is one). They sit
+    below tensor.py, so they name it by this shape rather than by importing it."""
+
+    data: np.ndarray
+    grad: np.ndarray | None
+    name: str | None
+    _node: Context | None
+    _requires_grad: bool
+    _retains_grad: bool
+
+
+class FunctionBase:
+    """What a node knows of its op (`ctx.fn`): forward, backward and whether its settings may
+    hold arrays. `tensor.Function`, the class every op subclasses, adds `apply`, which builds
+    Tensors; this part sits here, below the Tensor, so that the node needs nothing above it."""
+
+    # Whether keyword settings may hold arrays (an index) that backward reads: those are
+    # locked with the graph. Built-in ops whose settings are axes, shapes or numbers say False.
+    settings_may_hold_arrays = True
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError("Function subclasses must define forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Any:
+        raise NotImplementedError("Function subclasses must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
+        """Defined by `tensor.Function`: run the op on Tensors and record it."""
+        raise NotImplementedError("subclass tinygrad_edu.Function, which defines apply")
 
 
 class Context:
@@ -52,7 +85,7 @@ class Context:
         "trace",
         "__dict__",  # users stash their own non-array state on ctx, as in PyTorch
     )
-    fn: type[Function]
+    fn: type[FunctionBase]  # the Function subclass itself
     inputs: tuple[Any, ...]
     kwargs: Any
     needs_input_grad: tuple[bool, ...]
@@ -77,7 +110,7 @@ class Context:
         """The op's name: its Function's class name."""
         return self.fn.__name__
 
-    def parents(self) -> list[Tensor]:
+    def parents(self) -> list[GraphTensor]:
         """The Tensor inputs of this op, in argument order."""
         return [a for a in self.inputs if is_tensor(a)]
 

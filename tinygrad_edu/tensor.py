@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import anomaly, versions
-from .context import Context, _Node
+from .context import Context, FunctionBase, _Node
 from .errors import op_error
 from .modes import modes
 from .validation import can_require_grad, forward_output, in_place_value, numeric_data, upstream_gradient
@@ -520,7 +520,7 @@ _NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without 
 _new_object = object.__new__
 
 
-class Function:
+class Function(FunctionBase):
     """Base class of every differentiable op. Subclass it and define two static methods:
 
     forward(ctx, *arrays, **kwargs) -> ndarray
@@ -530,20 +530,10 @@ class Function:
         (use `tinygrad_edu.ops.unbroadcast` to sum a broadcast gradient back). Return None
         for inputs that are constants or whose `ctx.needs_input_grad` is False.
 
-    Call `YourFunction.apply(*tensors_or_numbers, **kwargs)` to use it.
+    Call `YourFunction.apply(*tensors_or_numbers, **kwargs)` to use it. Set the class attribute
+    `settings_may_hold_arrays = False` when keyword settings are only axes, shapes or numbers
+    (arrays among them, an index, are locked with the graph).
     """
-
-    # Whether keyword settings may hold arrays (an index) that backward reads: those are
-    # locked with the graph. Built-in ops whose settings are axes, shapes or numbers say False.
-    settings_may_hold_arrays = True
-
-    @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
-        raise NotImplementedError("Function subclasses must define forward(ctx, *arrays)")
-
-    @staticmethod
-    def backward(ctx: Context, grad: np.ndarray) -> Any:
-        raise NotImplementedError("Function subclasses must define backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:

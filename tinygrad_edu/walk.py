@@ -20,7 +20,7 @@ import functools
 import threading
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -32,7 +32,9 @@ from .modes import modes
 from .validation import named
 
 if TYPE_CHECKING:
-    from .tensor import Context, Tensor
+    from .context import Context, GraphTensor
+
+T = TypeVar("T", bound="GraphTensor")
 
 __all__ = ["run_backward", "topological_order"]
 
@@ -41,7 +43,7 @@ _accumulating = threading.Lock()  # concurrent backward passes into one leaf los
 
 
 def run_backward(
-    roots: Sequence[Tensor],
+    roots: Sequence[GraphTensor],
     grads: Sequence[Any],
     retain_graph: bool,
     create_graph: bool = False,
@@ -62,15 +64,15 @@ def run_backward(
 
 
 def _walk(
-    roots: Sequence[Tensor],
+    roots: Sequence[GraphTensor],
     grads: Sequence[Any],
     retain_graph: bool,
     create_graph: bool,
     capture: dict[int, int] | None,
 ) -> list[Any] | None:
     partial: dict[int, Any] = {}  # gradients summed so far, by id of tensor
-    heap: list[tuple[int, Tensor]] = []  # sequence numbers are unique: no Tensor is compared
-    arrived: list[tuple[Tensor, Any]] = []  # (leaf or retained tensor, gradient), in order
+    heap: list[tuple[int, GraphTensor]] = []  # sequence numbers are unique: no Tensor is compared
+    arrived: list[tuple[GraphTensor, Any]] = []  # (leaf or retained tensor, gradient), in order
     for root, grad in zip(roots, grads):
         _receive(root, grad, partial, heap, arrived)
     walked: list[Context] = []
@@ -142,7 +144,7 @@ def _walk(
     return result
 
 
-def _receive(x: Tensor, gx: Any, partial: dict[int, Any], heap: list[Any], arrived: list[Any]) -> None:
+def _receive(x: GraphTensor, gx: Any, partial: dict[int, Any], heap: list[Any], arrived: list[Any]) -> None:
     """Sum gradient `gx` into what tensor x has received; schedule x's op the first time."""
     node = x._node
     if node is None:
@@ -157,7 +159,7 @@ def _receive(x: Tensor, gx: Any, partial: dict[int, Any], heap: list[Any], arriv
         partial[key] = previous + gx
 
 
-def _call_backward_recorded(node: Context, output: Tensor, g: Any) -> Any:
+def _call_backward_recorded(node: Context, output: GraphTensor, g: Any) -> Any:
     """Under create_graph: backward on Tensors, with errors naming the op."""
     try:
         return node.fn.backward(_SavedAsTensors(node, output), g)  # type: ignore[arg-type]
@@ -175,7 +177,7 @@ class _SavedAsTensors:
 
     __slots__ = ("_node", "saved_tensors")
 
-    def __init__(self, node: Context, output: Tensor) -> None:
+    def __init__(self, node: Context, output: GraphTensor) -> None:
         self._node = node
         # The arrays forward received, by identity (when two inputs shared an array, apply gave
         # the later one a view of its own: see `Function.apply`), so a constant sharing an
@@ -194,7 +196,7 @@ class _SavedAsTensors:
         raise RuntimeError(f"backward of {self._node.name}: save_for_backward belongs in forward")
 
 
-def _write_grads(arrived: list[tuple[Tensor, Any]]) -> None:
+def _write_grads(arrived: list[tuple[GraphTensor, Any]]) -> None:
     """Add each gradient into its tensor's `.grad`, all of them or (on a bad hand-set `.grad`)
     none; atomic with respect to other threads' backward passes."""
     with _accumulating:
@@ -211,7 +213,7 @@ def _write_grads(arrived: list[tuple[Tensor, Any]]) -> None:
                 x.grad += gx
 
 
-def _check_held_grad(x: Tensor, held: Any) -> None:
+def _check_held_grad(x: GraphTensor, held: Any) -> None:
     """A `.grad` set by hand must be a float array of the tensor's shape to be added to."""
     if type(held) is np.ndarray and held.shape == x.data.shape and held.dtype.kind == "f":
         return
@@ -243,7 +245,7 @@ def _as_gradient_tuple(node: Context, returned: Any) -> tuple[Any, ...]:
     return returned
 
 
-def _input_position(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...]) -> int:
+def _input_position(node: Context, x: GraphTensor, gx: Any, input_grads: tuple[Any, ...]) -> int:
     """Which input of node a returned gradient belongs to (only for error messages)."""
     for i, (candidate, returned) in enumerate(zip(node.inputs, input_grads)):
         if candidate is x and returned is gx:
@@ -252,7 +254,7 @@ def _input_position(node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, .
 
 
 def _checked_gradient(
-    node: Context, x: Tensor, gx: Any, input_grads: tuple[Any, ...], create_graph: bool
+    node: Context, x: GraphTensor, gx: Any, input_grads: tuple[Any, ...], create_graph: bool
 ) -> Any:
     """A gradient returned for input x, of x's shape (an array; a Tensor under create_graph),
     or an error naming the op and the input (whose position is worked out only then)."""
@@ -283,7 +285,7 @@ def _checked_gradient(
         )
     if array.shape != x.data.shape:
         i = _input_position(node, x, returned, input_grads)
-        hint = " (sum the broadcast axes back with ops.unbroadcast)" if array.ndim >= x.ndim else ""
+        hint = " (sum the broadcast axes back with ops.unbroadcast)" if array.ndim >= x.data.ndim else ""
         raise GradientShapeError(
             f"backward of {node.name} returned a gradient of shape {array.shape} for input {i}"
             f"{named(x.name)}, whose shape is {x.data.shape}{hint}",
@@ -303,7 +305,7 @@ def _saved_arrays(node: Context) -> list[np.ndarray]:
     return arrays
 
 
-def _check_unchanged(tensor: Tensor, node: Context) -> None:
+def _check_unchanged(tensor: GraphTensor, node: Context) -> None:
     """Raise if an array this op saved (or its index) was changed in place since the op ran."""
     for array in _saved_arrays(node):
         if versions.array_version(array) > node.created_at:
@@ -318,21 +320,21 @@ def _check_unchanged(tensor: Tensor, node: Context) -> None:
             )
 
 
-def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Tensor]:
+def _tensor_inputs(node: Context, only_requiring_grad: bool) -> Iterator[Any]:
     for x, needs in zip(node.inputs, node.needs_input_grad):
         if needs or (not only_requiring_grad and is_tensor(x)):
             yield x
 
 
-def topological_order(root: Tensor, only_requiring_grad: bool = False) -> list[Tensor]:
+def topological_order(root: T, only_requiring_grad: bool = False) -> list[T]:
     """Every tensor `root` depends on (itself included), inputs before the ops that use them.
 
     Iterative depth-first search: the depth of the graph is not limited by Python's stack.
     With `only_requiring_grad`, the walk does not enter inputs that require no grad.
     """
-    order: list[Tensor] = []
+    order: list[T] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[T, bool]] = [(root, False)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:

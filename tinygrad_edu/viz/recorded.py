@@ -28,8 +28,8 @@ class Recorded:
         self.root = root
         self.roots = [root] if forward is None or forward is root else [root, forward]
         self.tensors = topological_order(root)
-        if len(self.roots) > 1:  # forward's graph first: root's may read it, not the reverse
-            ahead = topological_order(forward)  # type: ignore[arg-type]
+        if forward is not None and forward is not root:  # forward's graph first: root's may read it
+            ahead = topological_order(forward)
             seen = {id(t) for t in ahead}
             self.tensors = ahead + [t for t in self.tensors if id(t) not in seen]
         self.index = {id(t): i for i, t in enumerate(self.tensors)}
