@@ -332,3 +332,12 @@ def test_float_and_int_of_a_one_element_tensor() -> None:
     assert float(Tensor(2.5)) == 2.5 and int(Tensor([3.0])) == 3
     with pytest.raises(ValueError, match="one-element"):
         float(Tensor([1.0, 2.0]))
+
+
+def test_operators_carry_their_own_names_and_docs() -> None:
+    # They are made by small factories; help(Tensor.__radd__) must still say what it is.
+    for name in ("__add__", "__radd__", "__lt__", "__iadd__", "exp", "relu", "__neg__"):
+        method = getattr(Tensor, name)
+        assert method.__name__ == name and method.__qualname__ == f"Tensor.{name}"
+        assert method.__doc__
+    assert "other + self" in (Tensor.__radd__.__doc__ or "")

@@ -501,6 +501,14 @@ class Tensor:
         return _drawer(self, **options)
 
 
+# The operators the factories made take the names they are bound to, for help() and repr.
+_FACTORIES = ("_binary.", "_unary.", "_comparison.", "_augmented.")
+for _name, _member in list(vars(Tensor).items()):
+    if getattr(_member, "__qualname__", "").startswith(_FACTORIES):
+        _member.__name__, _member.__qualname__ = _name, f"Tensor.{_name}"
+del _name, _member
+
+
 # The drawing layer registers its draw_graph here (tinygrad_edu.viz does it on import), so that
 # `loss.draw()` works while the engine imports nothing from the drawing layer.
 _drawer: Callable[..., Any] | None = None
