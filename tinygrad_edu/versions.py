@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["clock", "bump_version", "array_version", "lock", "release", "is_locked", "write"]
+__all__ = ["clock", "array_version", "lock", "release", "is_locked", "holds_arrays", "write"]
 
 # One clock for all in-place changes. Each op notes the tick it ran at; backward looks at the
 # stamps only when the clock has moved since then, so the common case costs one comparison.
@@ -71,12 +71,6 @@ def _forget(key: int, _: object) -> None:
     _stamps.pop(key, None)
 
 
-def bump_version(array: np.ndarray) -> int:
-    """Record that `array` (and so its root base) was just changed in place; its new version."""
-    with _guard:
-        return _stamp(root_base(array))
-
-
 def array_version(array: Any) -> int:
     """The tick of the last in-place change, through the library, of the memory `array` views
     (0: never)."""
@@ -116,9 +110,8 @@ def lock(values: tuple[Any, ...], more: Iterable[Any] = ()) -> tuple[Any, ...]:
                 _lock_value(value, held)
             return tuple(held)
         done = next(i for i, v in enumerate(values) if v is value)
-        release(values[:done])  # undo the fast path's part (the guard is reentrant)
-        held = []
-        for value in itertools.chain(values, more):
+        held = list(values[:done])  # locked above; the rest, views and indices, go the long way
+        for value in itertools.chain(values[done:], more):
             _lock_value(value, held)
         return tuple(held)
     finally:
