@@ -295,20 +295,11 @@ def _checked_gradient(
     return gx
 
 
-def _saved_arrays(node: Context) -> list[np.ndarray]:
-    arrays = [s for s in node.saved_tensors if isinstance(s, np.ndarray)]
-    for value in node.kwargs.values():
-        if isinstance(value, np.ndarray):
-            arrays.append(value)
-        elif type(value) is tuple:
-            arrays.extend(v for v in value if isinstance(v, np.ndarray))
-    return arrays
-
-
 def _check_unchanged(tensor: GraphTensor, node: Context) -> None:
-    """Raise if an array this op saved (or its index) was changed in place since the op ran."""
-    for array in _saved_arrays(node):
-        if versions.array_version(array) > node.created_at:
+    """Raise if an array this op saved (or its index) was changed in place since the op ran:
+    the arrays it holds locked (`node.locked`, from `versions.lock`), views before bases."""
+    for array in node.locked:
+        if isinstance(array, np.ndarray) and versions.array_version(array) > node.created_at:
             owners = [x for x in (tensor, *node.inputs) if is_tensor(x) and x.data is array]
             owner = owners[0] if owners else None
             what = f"a tensor{named(owner.name)}" if owner is not None else "an array"
