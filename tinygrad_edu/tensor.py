@@ -523,7 +523,6 @@ def register_drawer(draw: Callable[..., Any]) -> None:
 _op_sequence = itertools.count()  # numbers ops in creation order (next() is atomic)
 _clock = versions.clock
 
-_OBJECT = np.dtype(object)  # numpy's builtin dtypes are singletons: `is` compares them
 _NO_KWARGS: Any = MappingProxyType({})  # shared by the many ops called without settings
 _new_object = object.__new__
 
@@ -602,13 +601,10 @@ class Function(FunctionBase):
         return result
 
 
-_new_tensor = object.__new__
-
-
 def _make(data: np.ndarray, requires_grad: bool = False, name: str | None = None) -> Tensor:
     """The one way the library makes a Tensor around an array it already validated (the hot
     path, `Function.apply`, fills its output the same way inline)."""
-    t = _new_tensor(Tensor)
+    t = _new_object(Tensor)
     t.data, t.grad, t._requires_grad, t._node, t.name, t._retains_grad = (
         data, None, requires_grad, None, name, False)
     return t

@@ -296,23 +296,6 @@ def _one_axis(func: str, name: str, value: Any, ndim: int) -> int:
     return number % ndim
 
 
-def forward_output(op_name: str, out: Any) -> np.ndarray:
-    """What a Function's forward returned, as a real numeric array (a numpy scalar is wrapped);
-    complex values and non-numbers are refused, naming the op."""
-    array = np.asarray(out)
-    if array.dtype.kind == "c":
-        raise TypeError(
-            f"{op_name}: complex values are not supported (its forward returned {array.dtype}"
-            "); gradients would silently drop the imaginary part. Use real inputs."
-        )
-    if array.dtype.kind not in "fuib":
-        raise TypeError(
-            f"{op_name}.forward must return a numeric numpy array, got {type(out).__name__}"
-            + (f" of dtype {array.dtype}" if isinstance(out, np.ndarray) else "")
-        )
-    return array
-
-
 # ------------------------------------------------------------------ a Tensor's data and gradients
 
 _REAL_KINDS = "fiub"  # float, int, unsigned, bool: what a Tensor may hold
@@ -374,4 +357,21 @@ def in_place_value(func: str, value: Any, target: np.ndarray, described: str) ->
         )
     if not np.can_cast(array.dtype, target.dtype, "same_kind"):
         raise TypeError(f"{func}: cannot write {array.dtype} values into the {target.dtype} {described}")
+    return array
+
+
+def forward_output(op_name: str, out: Any) -> np.ndarray:
+    """What a Function's forward returned, as a real numeric array (a numpy scalar is wrapped);
+    complex values and non-numbers are refused, naming the op."""
+    array = np.asarray(out)
+    if array.dtype.kind == "c":
+        raise TypeError(
+            f"{op_name}: complex values are not supported (its forward returned {array.dtype}"
+            "); gradients would silently drop the imaginary part. Use real inputs."
+        )
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f"{op_name}.forward must return a numeric numpy array, got {type(out).__name__}"
+            + (f" of dtype {array.dtype}" if isinstance(out, np.ndarray) else "")
+        )
     return array
