@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .context import is_tensor
-
-if TYPE_CHECKING:
-    from .context import Context
+from .context import Context, is_tensor
 
 __all__ = ["record_forward", "check_gradient"]
 

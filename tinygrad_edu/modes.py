@@ -5,6 +5,7 @@ A leaf module: it imports nothing from the package, so every layer can read the 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -46,7 +47,6 @@ class _ModeSwitch:
 
     def __call__(self, function: _F) -> _F:
         """Use as a decorator: the whole call runs in this mode."""
-        import functools
 
         switch = type(self)
 
