@@ -39,7 +39,8 @@ import numpy as np
 from . import validation
 from .autograd import ZeroDerivative, grad
 from .modes import enable_grad
-from .tensor import Context, Function, Tensor, _make
+from .ops import Stack
+from .tensor import Tensor, _make
 from .validation import named
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
@@ -393,21 +394,8 @@ def _stacked(rows: list[Tensor], shape: tuple[int, ...], dtype: np.dtype,
     if not rows:  # an empty output, or one that does not require grad
         return _make(np.zeros(shape, dtype=dtype))
     if create_graph and any(r.requires_grad for r in rows):
-        return StackRows.apply(*rows).reshape(shape)
+        return Stack.apply(*rows, axis=0).reshape(shape)
     return _make(np.stack([r.data for r in rows]).reshape(shape))
-
-
-class StackRows(Function):
-    """Tensors of one shape stacked along a new first axis (the rows of a Jacobian).
-    Backward: row k of the gradient to input k, by indexing (so it is recorded in turn)."""
-
-    @staticmethod
-    def forward(ctx: Context, *rows: np.ndarray) -> np.ndarray:
-        return np.stack(rows)
-
-    @staticmethod
-    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
-        return tuple(grad[k] if need else None for k, need in enumerate(ctx.needs_input_grad))
 
 
 # --------------------------------------------------------------------------- results
