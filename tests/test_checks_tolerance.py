@@ -12,6 +12,8 @@ import pytest
 from tinygrad_edu import Function, Tensor
 from tinygrad_edu.checks import check_gradients
 
+from test_checks import ReluOneAtZero  # relu taking the right slope (1) at exactly 0
+
 
 class Log(Function):
     """log x; `error` scales the backward (0: correct)."""
@@ -132,19 +134,8 @@ def test_a_fixed_tolerance_keeps_pytorchs_rule() -> None:
 def test_a_kink_is_proved_by_halving_the_step() -> None:
     # relu at exactly 0 with a backward taking the right slope: the one-sided slopes stay
     # (1, 0) as the step shrinks, so the mismatch with the centered 0.5 is a kink.
-    class ReluRight(Function):
-        @staticmethod
-        def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-            ctx.save_for_backward(x)
-            return np.maximum(x, 0.0)
-
-        @staticmethod
-        def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
-            (x,) = ctx.saved_tensors
-            return grad * (x >= 0)
-
     x = Tensor(np.array([0.0, 0.5, -0.5]), requires_grad=True, name="x")
-    report = check_gradients(lambda x: ReluRight.apply(x).sum(), x)
+    report = check_gradients(lambda x: ReluOneAtZero.apply(x).sum(), x)
     assert report.ok
     assert [k.index for k in report.kinks] == [(0,)]
     assert report.kinks[0].kind == "kink"
