@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _timing import alternate, machine_note, time_calls  # noqa: E402
+from bench_gradcheck import softmax_loss  # noqa: E402
 from tinygrad_edu import Tensor, no_grad  # noqa: E402
 from tinygrad_edu.checks import (  # noqa: E402
     GradcheckReport,
@@ -52,19 +53,6 @@ from tinygrad_edu.checks import (  # noqa: E402
 
 TARGET = 1.7
 N_BIG, FORWARD_BIG = 100_000, 1e-3  # the model of the extrapolation: parameters, forward (s)
-
-
-def softmax_loss(X: Tensor, labels: np.ndarray) -> Callable[[Tensor], Tensor]:
-    """Mean softmax cross-entropy of scores X @ W, written with Tensor ops."""
-    rows = np.arange(len(labels))
-
-    def loss(W: Tensor) -> Tensor:
-        scores = X @ W
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        log_normalizer = shifted.exp().sum(axis=1).log()
-        return (log_normalizer - shifted[rows, labels]).mean()
-
-    return loss
 
 
 @contextlib.contextmanager
