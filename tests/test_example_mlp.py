@@ -4,31 +4,18 @@ figures."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 from tinygrad_edu import Tensor
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from test_examples_training import EXAMPLES, assert_png, load_example
+
 SUMMARY = r"^((?:MLP|linear) [\w +-]+?) +(\d\.\d{4}) +(\d\.\d{4}) +(\d+\.\d{4}) +\d+\.\d\ds"
-
-
-def load_example() -> ModuleType:
-    sys.path.insert(0, str(EXAMPLES))  # it imports train_digits from beside itself
-    try:
-        spec = importlib.util.spec_from_file_location("train_mlp", EXAMPLES / "train_mlp.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return module
 
 
 def test_train_mlp_meets_its_targets_and_saves_its_figures(tmp_path: Path) -> None:
@@ -59,8 +46,7 @@ def test_train_mlp_meets_its_targets_and_saves_its_figures(tmp_path: Path) -> No
     assert {k: state[k].shape for k in ("0.weight", "0.bias", "2.weight", "2.bias")} == {
         "0.weight": (100, 64), "0.bias": (100,), "2.weight": (10, 100), "2.bias": (10,)}
     for name in ("mlp_curves.png", "mlp_graph.png"):
-        data = (tmp_path / name).read_bytes()
-        assert data[:8] == PNG_MAGIC and len(data) > 5_000, name
+        assert_png(tmp_path / name)
     svg = (tmp_path / "mlp_graph.svg").read_text()
     for drawn in ("<svg", "LinearFunction", "SoftmaxCrossEntropy", "0.weight", "2.bias"):
         assert drawn in svg, drawn
@@ -68,7 +54,7 @@ def test_train_mlp_meets_its_targets_and_saves_its_figures(tmp_path: Path) -> No
 
 
 def test_parameters_replaced_swaps_and_always_restores() -> None:
-    example = load_example()
+    example = load_example("train_mlp")
     model = example.network(0)
     originals = model.parameters()
     copies = [Tensor(p.data * 2, requires_grad=True) for p in originals]
