@@ -31,8 +31,6 @@ import numpy as np
 
 from .comparison import (
     AGREE,
-    DEFAULT_ATOL,
-    DEFAULT_RTOL,
     DISCONTINUITY,
     KINK,
     UNRESOLVED,
@@ -77,7 +75,7 @@ def _list_agreeing_kinks(comparison: Comparison, quotients: Quotients, tolerance
     survives a halved step, a smooth bend's halves with it."""
     sp, sm, a = comparison.slope_plus, comparison.slope_minus, comparison.analytic
     jump = np.abs(sp - sm)
-    atol, rtol = tolerance.fixed if not tolerance.estimated else (DEFAULT_ATOL, DEFAULT_RTOL)
+    atol, rtol = tolerance.fixed  # PyTorch's defaults when the tolerance is estimated
     slack = atol + rtol * np.abs(a)
     between = (a >= np.minimum(sp, sm) - slack) & (a <= np.maximum(sp, sm) + slack)
     unsure = np.flatnonzero((comparison.kind == AGREE) & between
