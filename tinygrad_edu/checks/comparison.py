@@ -73,22 +73,28 @@ class Tolerance:
         whose rounding scale (safety factors included) is `magnitude`."""
         return self.precision * magnitude / step
 
+    def per_element(self, value: np.ndarray) -> np.ndarray:
+        """The deviation allowed for a derivative of this value, before any estimate of the
+        difference's own error: the floor 1e-7·|value|, or atol + rtol·|value|."""
+        if self.estimated:
+            return FLOOR_RTOL * np.abs(value)
+        atol, rtol = self.fixed
+        return atol + rtol * np.abs(value)
+
     def first(self, numerical: np.ndarray, magnitude: np.ndarray | float, step: float
               ) -> np.ndarray:
         """The deviation allowed at the first comparison."""
         if self.estimated:
-            return FLOOR_RTOL * np.abs(numerical) + self.rounding(magnitude, step)
-        atol, rtol = self.fixed
-        return atol + rtol * np.abs(numerical)
+            return self.per_element(numerical) + self.rounding(magnitude, step)
+        return self.per_element(numerical)
 
     def refined(self, limit: np.ndarray, spread: np.ndarray, magnitude: np.ndarray | float,
                 step: float) -> np.ndarray:
         """The deviation allowed from a Richardson limit, whose differences still moved by
         `spread` between the last two steps."""
         if self.estimated:
-            return 2 * spread + FLOOR_RTOL * np.abs(limit) + self.rounding(magnitude, step)
-        atol, rtol = self.fixed
-        return atol + rtol * np.abs(limit)
+            return 2 * spread + self.per_element(limit) + self.rounding(magnitude, step)
+        return self.per_element(limit)
 
     def describe(self) -> str:
         if self.estimated:

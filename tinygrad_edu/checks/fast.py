@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .comparison import FLOOR_RTOL, ROUNDING_SAFETY, Comparison
+from .comparison import ROUNDING_SAFETY, Comparison
 from .differences import dot
 from .modes import CheckMode
 from .outcomes import InputCheck
@@ -70,13 +70,8 @@ class _Bisection:
         n = gradient.size
         self.weights = random_weights(run.rng, n)  # u of block (start, stop): weights[start:stop]
         typical = _median(np.abs(gradient[:: max(1, n // 4096)]))
-        tolerance = run.differences.tolerance
-        if tolerance.estimated:
-            per_element = FLOOR_RTOL * typical
-        else:
-            atol, rtol = tolerance.fixed
-            per_element = atol + rtol * typical
-        self.per_element = 0.5 * per_element  # halved: |u| >= 0.5
+        # halved: |u| >= 0.5
+        self.per_element = 0.5 * float(run.differences.tolerance.per_element(np.array(typical)))
         self.directional_checks = 0
 
     def check(self) -> InputCheck:
