@@ -124,11 +124,7 @@ def hessian(func: Func, inputs: Any, create_graph: bool = False, strict: bool = 
     _reverse_mode_only(name, "outer_jacobian_strategy", outer_jacobian_strategy)
     with enable_grad():
         inputs_tuple, xs = _prepared_inputs(name, func, inputs, create_graph)
-        out = _scalar_output(name, func, xs, strict)
-        first = _grads((out,), xs, (None,), create_graph=True)
-        if strict:
-            _refuse_constant(name, first, "the gradient with respect to input {i} does not "
-                             "depend on the inputs (func is linear in it)")
+        _, first = _scalar_gradient(name, func, xs, strict)
         gradient = _filled(name, first, xs, strict, True, "input")
         blocks = _jacobian_blocks(name, gradient, xs, create_graph, strict)
     return _nested(blocks, inputs_tuple, inputs_tuple)
@@ -346,12 +342,20 @@ def _second_order_setup(func: str, fn: Func, inputs: Any, v: Any, create_graph: 
     """What vhp and hvp share: inputs, v, the scalar output and its recorded gradient."""
     inputs_tuple, xs = _prepared_inputs(func, fn, inputs, create_graph)
     vs = _vectors(func, v, xs, inputs_tuple, "input", create_graph)
+    out, first = _scalar_gradient(func, fn, xs, strict)
+    return inputs_tuple, xs, vs, out, first
+
+
+def _scalar_gradient(func: str, fn: Func, xs: Tensors,
+                     strict: bool) -> tuple[Tensor, tuple[Tensor | None, ...]]:
+    """A scalar fn's output at xs and its gradient, recorded so that it can be differentiated
+    again (hessian, vhp, hvp); with strict, a gradient independent of the inputs is refused."""
     out = _scalar_output(func, fn, xs, strict)
     first = _grads((out,), xs, (None,), create_graph=True)
     if strict:
         _refuse_constant(func, first, "the gradient with respect to input {i} does not depend "
                          "on the inputs (func is linear in it)")
-    return inputs_tuple, xs, vs, out, first
+    return out, first
 
 
 def _jacobian_blocks(func: str, outs: Sequence[Tensor], xs: Tensors, create_graph: bool,
