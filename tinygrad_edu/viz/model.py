@@ -103,7 +103,7 @@ def build_model(
         forward = forward if forward is not None else forward_of(highlight)
         recorded = Recorded(root, forward)
         marks = resolve_highlight(highlight, recorded)
-        parts = split_parts(recorded, forward)
+        parts = split_parts(recorded)
         collapsed = collapse_repeats(recorded, marks)
         return _ModelBuilder(recorded, marks, collapsed, show_grad, show_values,
                              parts).build(max_nodes)

@@ -37,7 +37,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..tensor import Tensor, topological_order
+from ..tensor import Tensor
 from .recorded import Recorded
 
 __all__ = ["FORWARD", "BACKWARD", "Parts", "split_parts"]
@@ -55,11 +55,12 @@ class Parts:
     seeds: frozenset[int] = frozenset()
 
 
-def split_parts(recorded: Recorded, forward: Tensor | None = None) -> Parts:
-    """The parts of the graph `recorded` flattened (see the module docstring)."""
+def split_parts(recorded: Recorded) -> Parts:
+    """The parts of the graph `recorded` flattened (see the module docstring), split at its
+    `forward` if it was given one."""
     seeds = frozenset(id(t) for t in recorded.tensors if _is_seed(t, recorded))
-    if forward is not None:
-        ops = {id(t._node) for t in topological_order(forward) if t._node is not None}
+    if recorded.forward is not None:
+        ops = {id(t._node) for t in recorded.forward if t._node is not None}
         backward_ops = {id(node) for node in recorded.ops if id(node) not in ops}
     elif seeds:
         backward_ops = _after_the_seeds(recorded, seeds)

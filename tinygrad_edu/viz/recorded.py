@@ -16,6 +16,7 @@ class Recorded:
     tensors       list[Tensor], inputs before the ops that use them
     roots         `root`, and `forward` if given: the output a gradient `root` is of (drawn
                   with it, so that the forward computation shows whole, its loss op too)
+    forward       the tensors of `forward`'s graph (the first of `tensors`); None without it
     ops           the op nodes, in the order of the tensors they made
     output        id(node) -> the tensor it made
     consumers     id(tensor) -> the ops that take it as an input, once per use (x * x: Mul twice)
@@ -26,10 +27,11 @@ class Recorded:
     def __init__(self, root: Tensor, forward: Tensor | None = None) -> None:
         self.roots = [root] if forward is None or forward is root else [root, forward]
         self.tensors = topological_order(root)
+        self.forward = None if forward is None else self.tensors
         if forward is not None and forward is not root:  # forward's graph first: root's may read it
-            ahead = topological_order(forward)
-            seen = {id(t) for t in ahead}
-            self.tensors = ahead + [t for t in self.tensors if id(t) not in seen]
+            self.forward = topological_order(forward)
+            seen = {id(t) for t in self.forward}
+            self.tensors = self.forward + [t for t in self.tensors if id(t) not in seen]
         self.ops: list[Context] = []
         self.output: dict[int, Tensor] = {}
         self.consumers: dict[int, list[Context]] = {}
