@@ -29,6 +29,7 @@ import numpy as np
 from ..modes import enable_grad, no_grad
 from ..tensor import Context, Tensor, topological_order
 from .outcomes import Culprit
+from .report import wrote_into_saved
 from .run import random_weights
 
 __all__ = ["inspect_ops"]
@@ -180,8 +181,8 @@ def _inspect_backward(node: Context, values: list[np.ndarray | None], ctx: Conte
     upstream = grad.copy()
     try:
         first = _backward(ctx, upstream)
-    except ValueError as error:  # a write into a locked saved array
-        if "read-only" in str(error) or type(error).__name__ == "LockedArrayError":
+    except ValueError as error:
+        if wrote_into_saved(error):
             return culprit(f"backward of {op} writes into the arrays saved for it "
                            f"({type(error).__name__}): compute out of place")
         raise

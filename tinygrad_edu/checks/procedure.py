@@ -20,7 +20,7 @@ from .parallel import WorkerPool
 from .precision import low_precision_problems
 from .progress import Progress
 from .purity import changed_inputs, repeat_problems
-from .report import builtin_name
+from .report import builtin_name, wrote_into_saved
 from .run import CheckRun, Upstream, random_weights
 from .settings import GradcheckSettings
 from .subject import Subject
@@ -131,8 +131,7 @@ def _weighted(t: Tensor) -> float:
 
 def _raised(error: BaseException) -> str:
     text = f"backward raised {builtin_name(error)}: {error}"
-    if isinstance(error, ValueError) and ("read-only" in str(error)
-                                          or type(error).__name__ == "LockedArrayError"):
+    if wrote_into_saved(error):
         text += (" (a backward wrote into an array the graph saved, read-only while the graph "
                  "lives: such a backward is not repeatable; compute out of place)")
     return text

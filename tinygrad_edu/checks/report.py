@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import LockedArrayError
 from ..tensor import Tensor
 from .outcomes import (
     BackwardProblem,
@@ -24,7 +25,8 @@ from .outcomes import (
 )
 from .settings import GradcheckSettings
 
-__all__ = ["GradcheckReport", "GradcheckError", "verdict", "format_report", "builtin_name"]
+__all__ = ["GradcheckReport", "GradcheckError", "verdict", "format_report", "builtin_name",
+           "wrote_into_saved"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +85,13 @@ def builtin_name(error: BaseException) -> str:
         if cls.__module__ == "builtins":
             return cls.__name__
     return type(error).__name__
+
+
+def wrote_into_saved(error: BaseException) -> bool:
+    """Whether the error is a write into an array the graph saved: read-only while the graph
+    lives, numpy's "assignment destination is read-only" (or the engine's LockedArrayError)."""
+    return isinstance(error, LockedArrayError) or (
+        isinstance(error, ValueError) and "read-only" in str(error))
 
 
 # ----------------------------------------------------------------------------- verdict
