@@ -12,7 +12,7 @@ import functools
 from typing import Any
 
 from ..errors import BadGradient
-from ..tensor import Context, Tensor, topological_order
+from ..tensor import Context, Tensor
 from .fast import FastMode
 from .modes import FullMode
 from .outcomes import Culprit
@@ -20,9 +20,9 @@ from .parallel import WorkerPool, recheck_ops
 from .procedure import Findings, examine
 from .report import builtin_name
 from .settings import GradcheckSettings
-from .subject import prepare
+from .subject import prepare, recorded_ops
 
-__all__ = ["localize", "recorded_ops", "op_check_settings", "FULL_NODE_CHECK_LIMIT"]
+__all__ = ["localize", "op_check_settings", "FULL_NODE_CHECK_LIMIT"]
 
 FULL_NODE_CHECK_LIMIT = 4096  # op inputs with more elements are checked in fast mode
 
@@ -36,12 +36,6 @@ def localize(output: Tensor, settings: GradcheckSettings,
     return [Culprit(node, node.name, position, rel_error, message.format(op=node.name))
             for node, found in zip(nodes, results, strict=True)
             for position, rel_error, message in found]
-
-
-def recorded_ops(output: Tensor) -> list[Context]:
-    """The op nodes of output's graph that gradients pass through, inputs first."""
-    return [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
-            if t.grad_fn is not None]
 
 
 def op_check_settings(settings: GradcheckSettings, inputs: tuple[Any, ...], *,

@@ -41,13 +41,13 @@ from ..ops import concatenate
 from ..tensor import Tensor
 from ..validation import callable_arg
 from .api import passed, run_gradcheck
-from .culprits import op_check_settings, recorded_ops
+from .culprits import op_check_settings
 from .outcomes import BackwardProblem, Culprit, InputCheck
 from .parallel import WorkerPool, recheck_ops, resolve_workers
 from .report import GradcheckError, GradcheckReport, builtin_name, format_report
 from .run import random_weights
 from .settings import GradcheckOptions, GradcheckSettings, refuse_unknown, shows_options
-from .subject import as_input_tuple, checked_positions
+from .subject import as_input_tuple, checked_positions, recorded_ops
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

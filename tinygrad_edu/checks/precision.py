@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..modes import enable_grad
-from ..tensor import Context, Tensor, topological_order
+from ..tensor import Context, Tensor
 from .outcomes import Culprit, FunctionProblem
 from .run import random_weights
-from .subject import Subject
+from .subject import Subject, recorded_ops
 
 __all__ = ["low_precision_problems", "LOSS_FACTOR"]
 
@@ -86,21 +86,15 @@ def _differs(low: np.ndarray, high: np.ndarray, eps: float) -> str:
 def _ops_at_fault(output: Tensor, rng: np.random.Generator) -> list[Culprit]:
     """Each op of the low-precision graph run in its dtype and in float64 on the same values."""
     culprits = []
-    for tensor in reversed(topological_order(output, only_requiring_grad=True)):
-        node = tensor.grad_fn
-        if node is not None:
-            culprits += _op_at_fault(node, rng)
+    for node in reversed(recorded_ops(output)):
+        culprits += _op_at_fault(node, rng)
     return culprits
 
 
 def _recorded_nodes(culprits: list[Culprit], low: Tensor, recorded: Tensor) -> list[Culprit]:
     """The culprits with their nodes replaced by the same ops of the recorded float64 graph
     (matched by position in creation order), so that a drawing of report.output marks them."""
-    def nodes(root: Tensor) -> list[Context]:
-        return [t.grad_fn for t in topological_order(root, only_requiring_grad=True)
-                if t.grad_fn is not None]
-
-    ours, theirs = nodes(low), nodes(recorded)
+    ours, theirs = recorded_ops(low), recorded_ops(recorded)
     if [n.name for n in ours] != [n.name for n in theirs]:
         return culprits
     where = {id(n): k for k, n in enumerate(ours)}

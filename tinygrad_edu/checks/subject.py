@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from ..modes import enable_grad
-from ..tensor import Tensor, topological_order
+from ..tensor import Context, Tensor, topological_order
 from .outcomes import input_label, short_repr
 
-__all__ = ["Subject", "prepare", "as_input_tuple", "checked_positions", "pristine_copies"]
+__all__ = ["Subject", "prepare", "as_input_tuple", "checked_positions", "pristine_copies",
+           "recorded_ops"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +97,12 @@ def checked_positions(inputs: tuple[Any, ...], where: str) -> list[int]:
             "tensors to differentiate with requires_grad=True"
         )
     return checked
+
+
+def recorded_ops(output: Tensor) -> list[Context]:
+    """The op nodes of output's graph that gradients pass through, inputs first."""
+    return [t.grad_fn for t in topological_order(output, only_requiring_grad=True)
+            if t.grad_fn is not None]
 
 
 def pristine_copies(inputs: tuple[Any, ...], checked: list[int]) -> dict[int, np.ndarray]:
