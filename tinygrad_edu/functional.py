@@ -39,7 +39,7 @@ import numpy as np
 from . import validation
 from .autograd import ZeroDerivative, grad
 from .modes import enable_grad
-from .ops import Stack
+from .ops import Stack, zeros_like
 from .tensor import Tensor, _make
 from .validation import named
 
@@ -316,24 +316,31 @@ def _filled(func: str, grads: Sequence[Tensor | None], refs: Tensors, strict: bo
     """Zeros of refs[i]'s shape where grads[i] is None, or with strict, an error (as also for
     a result that does not depend on the inputs under create_graph). `what` names refs[i] in
     messages: "input" or "output"."""
-    filled = []
-    for i, (g, ref) in enumerate(zip(grads, refs)):
-        if g is None:
-            if strict:
-                other = "outputs" if what == "input" else "inputs"
-                raise ValueError(
-                    f"{func}: {what} {i} has no path in the graph to the {other} (the result "
-                    "for it would be zeros); this is not allowed with strict=True"
-                )
-            g = _make(np.zeros(ref.shape, dtype=ref.dtype))
-        elif strict and create_graph and _is_constant(g):
-            raise ValueError(
-                f"{func}: the result for {what} {i} does not depend on the inputs, "
-                "so it cannot be differentiated further; this is not allowed with strict=True "
-                "and create_graph=True"
-            )
-        filled.append(g)
-    return tuple(filled)
+    other = "outputs" if what == "input" else "inputs"
+    return tuple(
+        _result(func, g, ref, strict, create_graph,
+                "{what} {i} has no path in the graph to the {other} (the result for it would "
+                "be zeros)",
+                "the result for {what} {i} does not depend on the inputs, so it cannot be "
+                "differentiated further", what=what, i=i, other=other)
+        for i, (g, ref) in enumerate(zip(grads, refs))
+    )
+
+
+def _result(func: str, g: Tensor | None, ref: Tensor, strict: bool, create_graph: bool,
+            missing: str, constant: str, **where: Any) -> Tensor:
+    """g, or zeros of ref's shape where g is None. With strict, refused: a None g (`missing`
+    says why) and, under create_graph, a g that does not depend on the inputs (`constant`);
+    both are templates, filled with `where` only for the error."""
+    if g is None:
+        if strict:
+            raise ValueError(f"{func}: {missing.format(**where)}; this is not allowed with "
+                             "strict=True")
+        return zeros_like(ref)
+    if strict and create_graph and _is_constant(g):
+        raise ValueError(f"{func}: {constant.format(**where)}; this is not allowed with "
+                         "strict=True and create_graph=True")
+    return g
 
 
 def _second_order_setup(func: str, fn: Func, inputs: Any, v: Any, create_graph: bool,
@@ -371,24 +378,14 @@ def _jacobian_blocks(func: str, outs: Sequence[Tensor], xs: Tensors, create_grap
                 seed[k] = 1
                 grads = _grads((out,), xs, (seed.reshape(out.shape),), create_graph)
                 for j, g in enumerate(grads):
-                    rows[j].append(_jacobian_entry(func, g, xs[j], i, j, strict, create_graph))
+                    rows[j].append(_result(
+                        func, g, xs[j], strict, create_graph,
+                        "output {i} of func does not depend on input {j}",
+                        "the Jacobian of output {i} with respect to input {j} does not depend "
+                        "on the inputs", i=i, j=j))
         blocks.append([_stacked(row, out.shape + x.shape, x.dtype, create_graph)
                        for row, x in zip(rows, xs)])
     return blocks
-
-
-def _jacobian_entry(func: str, g: Tensor | None, x: Tensor, i: int, j: int, strict: bool,
-                    create_graph: bool) -> Tensor:
-    if g is None:
-        if strict:
-            raise ValueError(f"{func}: output {i} of func does not depend on input {j}; this "
-                             "is not allowed with strict=True")
-        return _make(np.zeros(x.shape, dtype=x.dtype))
-    if strict and create_graph and _is_constant(g):
-        raise ValueError(f"{func}: the Jacobian of output {i} with respect to input {j} does "
-                         "not depend on the inputs; this is not allowed with strict=True and "
-                         "create_graph=True")
-    return g
 
 
 def _stacked(rows: list[Tensor], shape: tuple[int, ...], dtype: np.dtype,
