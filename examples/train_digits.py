@@ -34,7 +34,7 @@ from tinygrad_edu import Tensor  # noqa: E402
 from tinygrad_edu.checks import gradcheck  # noqa: E402
 from tinygrad_edu.losses import softmax_cross_entropy, svm_loss  # noqa: E402
 from tinygrad_edu.nn import LinearClassifier  # noqa: E402
-from tinygrad_edu.optim import SGD, random_search  # noqa: E402
+from tinygrad_edu.optim import SGD, Optimizer, random_search  # noqa: E402
 from tinygrad_edu.regularizers import l2  # noqa: E402
 from tinygrad_edu.viz import draw_graph, render_graph  # noqa: E402
 
@@ -107,6 +107,25 @@ def evaluate(name: str, model: LinearClassifier, data: Data, final_loss: float) 
     )
 
 
+def train_one_epoch(
+    batch_loss: Callable[[np.ndarray, np.ndarray], Tensor], optimizer: Optimizer, data: Data,
+    rng: np.random.Generator,
+) -> float:
+    """One pass over the training split in minibatches of BATCH_SIZE, in an order drawn from
+    rng: batch_loss(X, y), backward, optimizer step. Returns the mean training loss."""
+    n = len(data.y_train)
+    order = rng.permutation(n)
+    total = 0.0
+    for start in range(0, n, BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
+        loss = batch_loss(data.X_train[batch], data.y_train[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / n
+
+
 def train(
     name: str, loss_fn: Loss, lr: float, data: Data, epochs: int, seed: int
 ) -> tuple[LinearClassifier, list[float]]:
@@ -114,19 +133,10 @@ def train(
     model = LinearClassifier(64, 10, seed=seed)
     optimizer = SGD(model.parameters(), lr=lr, momentum=MOMENTUM, decay=DECAY)
     rng = np.random.default_rng(seed)
-    n = len(data.y_train)
     history = []
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        total = 0.0
-        for start in range(0, n, BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            loss = objective(loss_fn, model(data.X_train[batch]), model.W, data.y_train[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        history.append(total / n)
+        history.append(train_one_epoch(
+            lambda X, y: objective(loss_fn, model(X), model.W, y), optimizer, data, rng))
         if epoch == 1 or epoch % 5 == 0 or epoch == epochs:
             train_accuracy = accuracy(model, data.X_train, data.y_train)
             print(

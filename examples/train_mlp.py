@@ -45,7 +45,6 @@ from tinygrad_edu.optim import SGD, Adam, Optimizer  # noqa: E402
 from tinygrad_edu.regularizers import l2  # noqa: E402
 from tinygrad_edu.viz import draw_graph, render_graph  # noqa: E402
 from train_digits import (  # noqa: E402
-    BATCH_SIZE,
     CLASSIFIERS,
     DECAY,
     MOMENTUM,
@@ -53,6 +52,7 @@ from train_digits import (  # noqa: E402
     Data,
     load_data_and_describe,
     parse_arguments,
+    train_one_epoch,
 )
 from train_digits import objective as linear_objective  # noqa: E402
 
@@ -147,21 +147,12 @@ def fit(
 ) -> Run:
     """Minibatch training, the digits example's loop; records loss and test accuracy."""
     rng = np.random.default_rng(seed)
-    n = len(data.y_train)
     losses, test_accuracies = [], []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        total = 0.0
-        for start in range(0, n, BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            X = tg.as_tensor(data.X_train[batch])  # no copy: the batch is fresh every step
-            loss = objective(model, X, data.y_train[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        losses.append(total / n)
+        # tg.as_tensor: no copy, the batch is fresh every step
+        losses.append(train_one_epoch(
+            lambda X, y: objective(model, tg.as_tensor(X), y), optimizer, data, rng))
         test_accuracies.append(accuracy(model, data.X_test, data.y_test))
         if epoch == 1 or epoch % 10 == 0 or epoch == epochs:
             print(f"{name:>22} epoch {epoch:3d}/{epochs}  loss {losses[-1]:.4f}  "
