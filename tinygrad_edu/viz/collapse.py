@@ -11,7 +11,7 @@ and whatever is highlighted always stay drawn.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -35,6 +35,7 @@ class Group:
     anchor     id of the hidden tensor whose place in topological order the group takes
     ops, tensors, constants   how many of each it hides
     inputs     the tensors outside it that it consumes, in topological order
+    (these four are filled in once everything hidden is known: a draft has none)
     """
 
     name: str
@@ -69,16 +70,6 @@ def collapse_repeats(recorded: Recorded, marks: Marks) -> Collapsed:
     return _Collapser(recorded, marks).run()
 
 
-@dataclass(frozen=True)
-class _Draft:
-    """A group before its contents are counted."""
-
-    name: str
-    title: str
-    detail: str
-    anchor: int
-
-
 class _Collapser:
     """The one object that decides what is hidden: `run()` returns the frozen result."""
 
@@ -90,7 +81,7 @@ class _Collapser:
         self.keep.update(id(recorded.output[key]) for key in marks.ops)
         self.private = _private_inputs(recorded, self.keep)
         self.hidden: dict[int, int] = {}  # id(tensor or node) -> index of its draft
-        self.drafts: list[_Draft] = []
+        self.drafts: list[Group] = []  # not counted yet
 
     def run(self) -> Collapsed:
         for chain in _chains(self.recorded, self.shapes, self.private):
@@ -101,7 +92,7 @@ class _Collapser:
         self._hide_what_feeds_only_hidden()
         return self._counted()
 
-    def _hide(self, draft: _Draft, members: list[Any]) -> None:
+    def _hide(self, draft: Group, members: list[Any]) -> None:
         """Start a group: `members` (tensors and op nodes) are hidden behind it."""
         self.drafts.append(draft)
         index = len(self.drafts) - 1
@@ -117,7 +108,7 @@ class _Collapser:
             last = start + (repeats - KEEP_REPEATS) * period  # exclusive
             pattern = " → ".join(shown(node.name) for node, _ in chain[start:start + period])
             out = outputs[start + period - 1]
-            draft = _Draft(
+            draft = Group(
                 name=f"more_op{id(chain[first][0])}",
                 title=f"× {repeats - 2 * KEEP_REPEATS:,} more {pattern}",
                 detail=f"each → {out.shape} {out.dtype}",
@@ -148,7 +139,7 @@ class _Collapser:
                     made_by = shown(sample._node.name)
                 else:
                     made_by = "param" if sample.requires_grad else "data"
-                draft = _Draft(
+                draft = Group(
                     name=f"more_t{id(hidden[0])}",
                     title=f"× {len(hidden):,} more inputs like these",
                     detail=f"{made_by} {sample.shape} {sample.dtype}",
@@ -190,7 +181,7 @@ class _Collapser:
                 elif hidden.get(id(x)) != index:
                     inputs[index].setdefault(id(x), x)
         groups = tuple(
-            Group(d.name, d.title, d.detail, d.anchor, ops, tensors, constants, tuple(used.values()))
+            replace(d, ops=ops, tensors=tensors, constants=constants, inputs=tuple(used.values()))
             for d, (ops, tensors, constants), used in zip(self.drafts, counts, inputs, strict=True)
         )
         return Collapsed(MappingProxyType({key: groups[i] for key, i in hidden.items()}), groups)
