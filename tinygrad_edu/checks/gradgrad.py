@@ -44,7 +44,7 @@ from .api import passed, run_gradcheck
 from .culprits import op_check_settings
 from .outcomes import BackwardProblem, Culprit, InputCheck
 from .parallel import WorkerPool, recheck_ops, resolve_workers
-from .report import GradcheckError, GradcheckReport, builtin_name, format_report
+from .report import GradcheckError, GradcheckReport, agreement, builtin_name, format_report
 from .run import random_weights
 from .settings import GradcheckOptions, GradcheckSettings, refuse_unknown, shows_options
 from .subject import as_input_tuple, checked_positions, recorded_ops
@@ -273,17 +273,9 @@ def _verdict(second: GradcheckReport, culprits: list[Culprit]) -> str:
     if culprits:
         return "; ".join(c.message for c in culprits)
     if second.ok:
-        labels = " and ".join(c.label for c in second.inputs)
-        directional = sum(c.directional_checks for c in second.inputs)
-        detail = (f"{directional} random directional derivatives" if directional
-                  else f"max rel. error {second.max_rel_error:.1e}")
-        text = (f"the second derivatives with respect to {labels} agree with finite "
-                f"differences of the first derivative ({detail})")
-        kinks = sum(c.num_kinks for c in second.inputs)
-        if kinks:
-            text += (f"; {kinks} derivative(s) sit on kinks of fn, where its first "
-                     "derivative jumps (not failures)")
-        return text
+        return agreement(second.inputs, "the second derivatives with respect to {labels} "
+                         "agree with finite differences of the first derivative ({detail})",
+                         "sit on kinks of fn, where its first derivative jumps (not failures)")
     return f"the first derivative g: {second.verdict}"
 
 

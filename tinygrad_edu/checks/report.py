@@ -25,8 +25,8 @@ from .outcomes import (
 )
 from .settings import GradcheckSettings
 
-__all__ = ["GradcheckReport", "GradcheckError", "verdict", "format_report", "builtin_name",
-           "wrote_into_saved"]
+__all__ = ["GradcheckReport", "GradcheckError", "verdict", "agreement", "format_report",
+           "builtin_name", "wrote_into_saved"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,16 +103,8 @@ def verdict(inputs: list[InputCheck], culprits: list[Culprit],
     """The one-line conclusion: what passed, or which op (or what else) is at fault."""
     failing = [c for c in inputs if not c.ok]
     if not backward_problems and not failing and not culprits and not fn_problems:
-        labels = " and ".join(c.label for c in inputs)
-        directional = sum(c.directional_checks for c in inputs)
-        max_rel = max((c.max_rel_error for c in inputs), default=0.0)
-        detail = (f"{directional} random directional derivatives" if directional
-                  else f"max rel. error {max_rel:.1e}")
-        text = f"the gradients of {labels} agree with finite differences ({detail})"
-        kinks = sum(c.num_kinks for c in inputs)
-        if kinks:
-            text += f"; {kinks} derivative(s) sit on kinks (non-differentiable points)"
-        return text
+        return agreement(inputs, "the gradients of {labels} agree with finite differences "
+                         "({detail})", "sit on kinks (non-differentiable points)")
     if culprits:
         return "; ".join(c.message for c in culprits)
     if fn_problems:
@@ -129,6 +121,22 @@ def verdict(inputs: list[InputCheck], culprits: list[Culprit],
                 "backward agrees with its own: part of fn's result is computed outside the "
                 "recorded graph (.data, .numpy(), numpy functions, or no_grad inside fn)")
     return f"the gradient of {what} disagrees with finite differences"
+
+
+def agreement(inputs: list[InputCheck], agreed: str, on_kinks: str) -> str:
+    """The verdict of a check that passed: `agreed`, its {labels} and {detail} filled in
+    (the inputs; the directional derivatives or the max rel. error), and how many
+    derivatives sit on kinks (then followed by `on_kinks`)."""
+    labels = " and ".join(c.label for c in inputs)
+    directional = sum(c.directional_checks for c in inputs)
+    max_rel = max((c.max_rel_error for c in inputs), default=0.0)
+    detail = (f"{directional} random directional derivatives" if directional
+              else f"max rel. error {max_rel:.1e}")
+    text = agreed.format(labels=labels, detail=detail)
+    kinks = sum(c.num_kinks for c in inputs)
+    if kinks:
+        text += f"; {kinks} derivative(s) {on_kinks}"
+    return text
 
 
 # ----------------------------------------------------------------------------- text
