@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,19 +132,13 @@ def _checked(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Any], grad_out
             if error is not first.failure:
                 raise
             return _unrecordable(first, given, error, settings, pool)
-        culprits: list[Culprit] = []
-        if not second.ok and second.settings is not None and second.settings.localize \
-                and first.forward is not None:
-            culprits = second_order_culprits(first.forward, second.settings, pool)
-    return GradgradcheckReport(
-        inputs=second.inputs, culprits=culprits + second.culprits, output=first.forward,
-        verdict=_verdict(second, culprits),
-        backward_problems=second.backward_problems, backward_error=second.backward_error,
-        evaluations=second.evaluations, settings=second.settings, notes=second.notes,
-        fn_problems=second.fn_problems, op_problems=second.op_problems,
-        extra_evaluations=second.extra_evaluations, gradient=second.output,
-        checked_what=first.describe(given),
-    )
+        culprits = [] if second.ok else _search(first, settings, pool)
+    # gradcheck's report on g, every field of it, but for what fn's culprits change
+    found = {f.name: getattr(second, f.name) for f in fields(GradcheckReport)}
+    found.update(culprits=culprits + second.culprits, output=first.forward,
+                 verdict=_verdict(second, culprits))
+    return GradgradcheckReport(**found, gradient=second.output,
+                               checked_what=first.describe(given))
 
 
 # ----------------------------------------------------------------------------- g(x)
@@ -282,9 +276,7 @@ def _verdict(second: GradcheckReport, culprits: list[Culprit]) -> str:
 def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseException,
                   settings: GradcheckSettings, pool: WorkerPool | None) -> GradgradcheckReport:
     """The report when fn's first derivative could not be recorded at all."""
-    culprits: list[Culprit] = []
-    if settings.localize and first.forward is not None:
-        culprits = second_order_culprits(first.forward, settings, pool)
+    culprits = _search(first, settings, pool)
     message = (f"the first derivative cannot be recorded: with create_graph=True, backward "
                f"raised {builtin_name(error)}: {error}")
     verdict = "; ".join(c.message for c in culprits) if culprits else message
@@ -295,6 +287,15 @@ def _unrecordable(first: FirstDerivative, inputs: tuple[Any, ...], error: BaseEx
 
 
 # ----------------------------------------------------------------------------- culprits
+
+
+def _search(first: FirstDerivative, settings: GradcheckSettings,
+            pool: WorkerPool | None) -> list[Culprit]:
+    """The second-order culprit search in fn's forward graph, when localize asks for it and
+    that graph was recorded."""
+    if settings.localize and first.forward is not None:
+        return second_order_culprits(first.forward, settings, pool)
+    return []
 
 
 def second_order_culprits(output: Tensor, settings: GradcheckSettings,
