@@ -125,7 +125,7 @@ def _weighted(t: Tensor) -> float:
     """Σ |t.grad|·|t.data|: how much t's rounding errors can move the readout, per ε."""
     if t.grad is None or t.dtype.kind != "f":
         return 0.0
-    grad = np.asarray(t.grad.data if isinstance(t.grad, Tensor) else t.grad, dtype=np.float64)
+    grad = np.asarray(t.grad, dtype=np.float64)  # .grad is an array (backward writes it)
     return float(np.sum(np.abs(grad) * np.abs(t.data)))
 
 

@@ -27,12 +27,7 @@ class Progress:
     def __init__(self, total: int, enabled: bool | None = None, label: str = "gradcheck") -> None:
         if enabled is None:
             enabled = total >= MIN_EVALUATIONS and _interactive()
-        self.total, self.label = total, label
         self.bar: Any = _bar(total, label) if enabled and total > 0 else None
-
-    @property
-    def on(self) -> bool:
-        return self.bar is not None
 
     def advance(self, count: int) -> None:
         if self.bar is not None:
