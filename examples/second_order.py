@@ -61,12 +61,13 @@ Loss = Callable[[Tensor], Tensor]
 # --------------------------------------------------------------------------- 1. θ³
 
 
-def cube_derivatives(theta: float) -> list[float]:
-    """f(θ), f'(θ), f''(θ), f'''(θ) for f(θ) = θ³, each by differentiating the last."""
+def cube_derivatives(theta: float, order: int = 3) -> list[float]:
+    """f(θ), f'(θ), ... up to the order-th derivative of f(θ) = θ³, each by differentiating
+    the last."""
     t = Tensor(theta, requires_grad=True)
     value = t**3
     found = [value.item()]
-    for _ in range(3):
+    for _ in range(order):
         (derivative,) = tg.grad(value, t, create_graph=True)
         assert derivative is not None  # t is used: grad returns a Tensor for it
         value = derivative
@@ -75,7 +76,7 @@ def cube_derivatives(theta: float) -> list[float]:
 
 
 def first_derivative(theta: float) -> float:
-    return cube_derivatives(theta)[1]
+    return cube_derivatives(theta, order=1)[1]
 
 
 def cube_report(theta: float = 1.0) -> dict[str, float]:
@@ -86,7 +87,7 @@ def cube_report(theta: float = 1.0) -> dict[str, float]:
         "first": d1, "second": d2, "third": d3,
         "fd_first": (f(theta + EPS) - f(theta - EPS)) / (2 * EPS),
         "fd_second": (g(theta + EPS) - g(theta - EPS)) / (2 * EPS),
-        "fd_third": (g(theta + EPS) - 2 * g(theta) + g(theta - EPS)) / EPS**2,
+        "fd_third": (g(theta + EPS) - 2 * d1 + g(theta - EPS)) / EPS**2,
     }
 
 
