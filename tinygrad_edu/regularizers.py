@@ -1,8 +1,9 @@
 """Weight penalties R(W), added to a data loss as ``loss + lam * R(W)``.
 
 Each takes a Tensor of any shape (or an array, used as a constant) and returns a scalar Tensor.
-`l2` is one fused op, `SquaredSum` (a training step pays for one node, not two); the others
-are built from engine ops, so their gradient comes from the ops' own backward passes:
+`l2` is one fused op, `SquaredSum` (a training step pays for one node, not two); `l1` is built
+from engine ops, so its gradient comes from the ops' own backward passes; `elastic_net` is
+beta times the one plus the other:
 
     l2(W)                 sum W^2                 gradient 2 W
     l1(W)                 sum |W|                 gradient sign(W) (0 at W == 0)
@@ -53,7 +54,7 @@ def l2(W: Any) -> Tensor:
 
 def l1(W: Any) -> Tensor:
     """sum of |W|, a scalar Tensor. W: Tensor of any shape, or a list/tuple of them (summed)."""
-    return _summed("l1", W, lambda t: t.abs().sum())
+    return _summed("l1", W, _abs_sum)
 
 
 def elastic_net(W: Any, beta: float) -> Tensor:
@@ -61,7 +62,11 @@ def elastic_net(W: Any, beta: float) -> Tensor:
     list/tuple of them (summed); beta >= 0 weighs the L2 part against the L1 part."""
     # A Python float: a numpy float64 beta would promote a float32 W's penalty to float64.
     beta = validation.positive_float("elastic_net", "beta", beta, allow_zero=True)
-    return _summed("elastic_net", W, lambda t: beta * (t * t).sum() + t.abs().sum())
+    return _summed("elastic_net", W, lambda t: beta * SquaredSum.apply(t) + _abs_sum(t))
+
+
+def _abs_sum(t: Tensor) -> Tensor:
+    return t.abs().sum()
 
 
 def _summed(func: str, W: Any, penalty: Callable[[Tensor], Tensor]) -> Tensor:
