@@ -102,14 +102,15 @@ def check_function(
                                           requires_grad=requires_grad))
 
     with no_grad(), np.errstate(all="ignore"):
-        _check_finite_forward(function, op(*draw(base)), arguments, chosen)
+        out = op(*draw(base))
+        _check_finite_forward(function, out, arguments, chosen)
 
     cases: list[tuple[list[Shape], list[bool]]] = [(base, [True] * len(base))]
     if each_input_alone and len(base) > 1:
         cases += [(base, [j == i for j in range(len(base))]) for i in range(len(base))]
     if broadcast_variants:
         cases += [(variant, [True] * len(base))
-                  for variant in _accepted_variants(op, base, draw)]
+                  for variant in _accepted_variants(op, base, out.shape, draw)]
 
     options: dict[str, Any] = {"fast_mode": fast_mode, "seed": seed}
     options.update({k: v for k, v in (("eps", eps), ("atol", atol), ("rtol", rtol))
@@ -160,11 +161,11 @@ def _check_finite_forward(function: type[Function], out: Tensor, arguments: _Arg
         )
 
 
-def _accepted_variants(op: Callable[..., Tensor], base: list[Shape],
+def _accepted_variants(op: Callable[..., Tensor], base: list[Shape], expected: Shape,
                        draw: Callable[[list[Shape]], list[Any]]) -> list[list[Shape]]:
-    """The broadcast variants the op's forward accepts, giving the base case's output shape."""
+    """The broadcast variants the op's forward accepts, giving the base case's output shape
+    (`expected`)."""
     with no_grad(), np.errstate(all="ignore"):
-        expected = op(*draw(base)).shape
         accepted = []
         for variant in broadcast_shape_variants(base):
             try:
