@@ -19,7 +19,7 @@ from .. import validation
 from ..checks import GradcheckError, GradcheckReport, check_gradients
 from ..modes import no_grad
 from ..tensor import Function, Tensor
-from .domains import POSITIVE, Domain, DomainLike, per_input, random_inputs
+from .domains import Domain, DomainLike, domains_of, random_inputs
 
 __all__ = ["check_function", "broadcast_shape_variants"]
 
@@ -91,9 +91,7 @@ def check_function(
     kwargs = dict(kwargs or {})
     dtype = validation.float_dtype("check_function", "dtype", dtype)
     base = [tuple(shape) for shape in shapes]
-    default = POSITIVE if positive else Domain()
-    chosen = [default if d is None else Domain.of(d)
-              for d in per_input(domains, len(base), "check_function")]
+    chosen = domains_of(domains, len(base), "check_function", positive=positive)
     arguments = _Arguments(dict(constants or {}), len(base))
     op = functools.partial(function.apply, **kwargs)
 

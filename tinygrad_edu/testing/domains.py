@@ -175,15 +175,24 @@ def random_inputs(
     if len(flags) != len(wanted):
         raise ValueError(f"random_inputs: {len(flags)} requires_grad flags for {len(wanted)} shapes")
     dtype = validation.float_dtype(where, "dtype", dtype)
-    default = (NARROW_POSITIVE if positive else NARROW) if domains is None else \
-        (POSITIVE if positive else Domain())
-    chosen = [default if d is None else Domain.of(d, where)
-              for d in per_input(domains, len(wanted), where)]
+    if domains is None:  # the narrow band
+        chosen = [NARROW_POSITIVE if positive else NARROW] * len(wanted)
+    else:
+        chosen = domains_of(domains, len(wanted), where, positive=positive)
     values = _draw(np.random.default_rng(seed), wanted, chosen, where)
     return [
         Tensor(v.astype(dtype), requires_grad=flag, name=input_name(i))
         for i, (v, flag) in enumerate(zip(values, flags, strict=True))
     ]
+
+
+def domains_of(domains: DomainLike | Sequence[DomainLike], count: int, where: str, *,
+               positive: bool = False) -> list[Domain]:
+    """One Domain per input, from one spec for all or a list of one per input; None (or a None
+    entry) takes the whole default domain: `Domain()`, or POSITIVE with positive=True."""
+    default = POSITIVE if positive else Domain()
+    return [default if d is None else Domain.of(d, where)
+            for d in per_input(domains, count, where)]
 
 
 def per_input(domains: DomainLike | Sequence[DomainLike], count: int,
