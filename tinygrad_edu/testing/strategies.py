@@ -43,6 +43,7 @@ except ImportError as error:  # pragma: no cover - exercised by a test that hide
         'pip install "tinygrad_edu[testing]" (or pip install hypothesis)'
     ) from error
 
+from .. import validation
 from ..tensor import Tensor
 from .domains import Domain, DomainLike, input_name, per_input
 
@@ -139,13 +140,12 @@ def arrays(shape: ShapeLike, dtype: DtypeLike = np.float64, domain: DomainLike =
     dtypes = dtype if isinstance(dtype, st.SearchStrategy) else st.just(np.dtype(dtype))
     shape_strategy = shape if isinstance(shape, st.SearchStrategy) else st.just(tuple(shape))
     return st.tuples(shape_strategy, dtypes).flatmap(
-        lambda pair: _arrays_of(pair[0], np.dtype(pair[1]), chosen, unique))
+        lambda pair: _arrays_of(pair[0], pair[1], chosen, unique))
 
 
-def _arrays_of(shape: Shape, dtype: np.dtype, domain: Domain,
+def _arrays_of(shape: Shape, dtype: Any, domain: Domain,
                unique: bool) -> st.SearchStrategy[np.ndarray]:
-    if dtype.kind != "f":
-        raise TypeError(f"arrays: dtype must be a floating-point dtype, got {dtype}")
+    dtype = validation.float_dtype("arrays", "dtype", dtype)
     if domain.sampler is not None:
         sampler = domain.sampler
         return st.integers(0, 2**32 - 1).map(
