@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..tensor import Context, Function, Tensor
-from .broadcast import broadcast_to, value_of
+from .broadcast import broadcast_to, unbroadcast, value_of
 
 __all__ = ["Einsum", "einsum"]
 
@@ -95,9 +95,8 @@ def _fitted(part: Any, target: str, kept: str, shape: tuple[int, ...]) -> Any:
     full = tuple(part.shape[kept.index(c)] if c in kept else 1 for c in target)
     if part.shape != full:  # give back, as size 1, the indices found only in this operand
         part = part.reshape(full)
-    stretched = tuple(i for i, (m, n) in enumerate(zip(full, shape)) if n == 1 and m != 1)
-    if stretched:  # the operand was broadcast along these axes: sum them back
-        part = part.sum(axis=stretched, keepdims=True)
+    # Summed back: the axes the operand broadcast (size 1 in it); kept as size 1: its own.
+    part = unbroadcast(part, tuple(n if m == n else 1 for m, n in zip(full, shape)))
     if part.shape != shape:  # the indices found only in this operand: the gradient is spread
         part = broadcast_to(part, shape)
     return part
