@@ -109,7 +109,7 @@ def build_model(
                              parts).build(max_nodes)
 
 
-def _check_options(root: Any, max_nodes: int | None, forward: Any = None) -> None:
+def _check_options(root: Any, max_nodes: int | None, forward: Any) -> None:
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
     if forward is not None and not isinstance(forward, Tensor):
@@ -161,14 +161,14 @@ class _ModelBuilder:
         collapsed: Collapsed,
         show_grad: bool,
         show_values: bool,
-        parts: Parts | None = None,
+        parts: Parts,
     ) -> None:
         self.recorded = recorded
         self.marks = marks
         self.collapsed = collapsed
         self.show_grad = show_grad
         self.show_values = show_values
-        self.parts = parts or Parts()
+        self.parts = parts
         self._items: dict[str, _Item] = {}  # drawn name -> what it stands for
 
     def build(self, max_nodes: int | None) -> GraphModel:
