@@ -22,6 +22,7 @@ __all__ = [
     "expand_reduced",
     "zeros_like",
     "value_of",
+    "in_dtype_of",
     "normalize_axis",
     "as_weak_numbers",
 ]
@@ -101,6 +102,14 @@ def zeros_like(x: Any) -> Any:
     if isinstance(x, Tensor):
         return _make(np.zeros(x.shape, dtype=x.dtype))
     return np.zeros(np.shape(x), dtype=np.result_type(x))
+
+
+def in_dtype_of(part: Any, x: Any) -> Any:
+    """A gradient in the dtype of its input x (an array or a Tensor): an op that combines inputs
+    of several dtypes (float32 with float64 gives float64) hands each its gradient back in its
+    own."""
+    dtype = value_of(x).dtype
+    return part if part.dtype == dtype else part.astype(dtype)
 
 
 def value_of(x: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..tensor import Context, Function, Tensor
-from .broadcast import broadcast_to, unbroadcast, value_of
+from .broadcast import broadcast_to, in_dtype_of, unbroadcast, value_of
 
 __all__ = ["Einsum", "einsum"]
 
@@ -84,10 +84,10 @@ def _operand_grad(k: int, grad: Any, operands: Any, labels: tuple[str, ...], out
         part = Einsum.apply(grad, *others_operands, subscripts=expression)
     else:
         part = _numpy_einsum(expression, [grad, *others_operands])
-    x = value_of(operands[k])
-    if part.shape != x.shape:
-        part = _fitted(part, labels[k], kept, x.shape)
-    return part if part.dtype == x.dtype else part.astype(x.dtype)
+    shape = value_of(operands[k]).shape
+    if part.shape != shape:
+        part = _fitted(part, labels[k], kept, shape)
+    return in_dtype_of(part, operands[k])
 
 
 def _fitted(part: Any, target: str, kept: str, shape: tuple[int, ...]) -> Any:

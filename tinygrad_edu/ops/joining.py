@@ -16,18 +16,12 @@ import numpy as np
 
 from ..tensor import Context, Function, Tensor
 from .arguments import axis_of, refuse_keywords
-from .broadcast import normalize_axis, value_of
+from .broadcast import in_dtype_of, normalize_axis, value_of
 from .shape import Reshape
 
 __all__ = [
     "Concatenate", "Stack", "concatenate", "stack", "expand_dims", "squeeze", "flatten", "reshape",
 ]
-
-
-def _in_dtype(part: Any, x: Any) -> Any:
-    """A gradient slice in its input's dtype (joining float32 with float64 gives float64)."""
-    dtype = value_of(x).dtype
-    return part if part.dtype == dtype else part.astype(dtype)
 
 
 class _Join(Function):
@@ -48,7 +42,7 @@ class _Join(Function):
         parts = ctx.fn.parts(ctx.inputs, axis)  # type: ignore[attr-defined]
         grads: list[Any] = []
         for x, needs, part in zip(ctx.inputs, ctx.needs_input_grad, parts):
-            grads.append(_in_dtype(grad[lead + (part,)], x) if needs else None)
+            grads.append(in_dtype_of(grad[lead + (part,)], x) if needs else None)
         return tuple(grads)
 
     @staticmethod
