@@ -146,6 +146,10 @@ class _Constant:
     position: int
 
 
+def _constant_name(node: Context, position: int) -> str:
+    return f"k{id(node)}_{position}"
+
+
 _Item = Tensor | Context | _Constant | Group  # what a drawn node stands for
 _Inputs = list[tuple[str, EdgeKind]]  # a drawn node's drawn inputs: (name, edge kind)
 
@@ -199,7 +203,7 @@ class _ModelBuilder:
         return self._register(group.name, group) if group else self._register(f"op{id(node)}", node)
 
     def _constant(self, node: Context, position: int) -> str:
-        return self._register(f"k{id(node)}_{position}", _Constant(node, position))
+        return self._register(_constant_name(node, position), _Constant(node, position))
 
     def _register(self, name: str, item: _Item) -> str:
         self._items.setdefault(name, item)
@@ -264,7 +268,7 @@ class _ModelBuilder:
             node = t._node
             if node is not None and id(node) in by_id:
                 for i, x in enumerate(node.inputs):
-                    constant = f"k{id(node)}_{i}"
+                    constant = _constant_name(node, i)
                     if not isinstance(x, Tensor) and constant in kept:
                         order.append(constant)
                 order.append(by_id[id(node)])
